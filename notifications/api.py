@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from . import selectors, services
+from .models import Notification
+
+router = Router(tags=["notifications"])
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    message: str
+    task_id: int | None
+    reminder_at: datetime | None
+    due_date: datetime | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationListOut(Schema):
+    items: list[NotificationOut]
+    count: int
+    unread: int
+    limit: int
+    offset: int
+
+
+class UnreadOut(Schema):
+    unread: int
+
+
+class MarkedOut(Schema):
+    marked: int
+
+
+@router.get("/notifications", response=NotificationListOut, summary="Your notifications")
+def list_notifications(
+    request: HttpRequest,
+    unread: bool = False,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> dict[str, object]:
+    """Newest first; `unread=true` keeps only unread ones."""
+    queryset = selectors.notification_list(user=request.user, unread_only=unread)  # type: ignore[arg-type]
+    return {
+        "items": list(queryset[offset : offset + limit]),
+        "count": queryset.count(),
+        "unread": selectors.unread_count(user=request.user),  # type: ignore[arg-type]
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/notifications/unread-count", response=UnreadOut, summary="Unread count")
+def notifications_unread_count(request: HttpRequest) -> dict[str, int]:
+    return {"unread": selectors.unread_count(user=request.user)}  # type: ignore[arg-type]
+
+
+@router.post("/notifications/read-all", response=MarkedOut, summary="Mark all read")
+def notifications_read_all(request: HttpRequest) -> dict[str, int]:
+    return {"marked": services.notification_mark_all_read(user=request.user)}  # type: ignore[arg-type]
+
+
+@router.post("/notifications/{notification_id}/read", response=NotificationOut, summary="Mark read")
+def notification_read(request: HttpRequest, notification_id: int) -> Notification:
+    notification = selectors.notification_get(user=request.user, notification_id=notification_id)  # type: ignore[arg-type]
+    return services.notification_mark_read(notification=notification)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    task = models.ForeignKey(
+        "tasks.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    #: Kept when the task is deleted, so the uniqueness below still holds for its reminders.
+    task_ref = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REMINDER)
+    message = models.CharField(max_length=500)
+    reminder_at = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A reminder fires once: one notification per task and reminder time.
+            models.UniqueConstraint(
+                fields=["task_ref", "kind", "reminder_at"], name="notification_once_per_reminder"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"], name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),
+            models.Index(fields=["user", "created_at", "id"], name="notification_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from . import selectors, services
+from .models import ActivityEntry, Task
+from .schemas import (
+    ActivityOut,
+    OrderName,
+    PriorityName,
+    SortField,
+    StatusName,
+    TagOut,
+    TaskListOut,
+    TaskOut,
+    TaskPatch,
+    TaskWrite,
+    write_data,
+)
+
+router = Router(tags=["todos"])
+
+
+def _task(request: HttpRequest, task_id: int) -> Task:
+    return selectors.task_get(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+
+
+@router.get("/todos", response=TaskListOut, summary="List tasks")
+def list_todos(
+    request: HttpRequest,
+    priority: list[PriorityName] = Query(None, description="Any of these (repeatable)."),
+    tag: list[str] = Query(None, description="All of these tags (repeatable)."),
+    search: str | None = Query(None, max_length=200, description="Words in title/description."),
+    status: StatusName = "all",
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    overdue: bool | None = None,
+    sort_by: SortField | None = Query(None, description="Default: due_date, or relevance."),
+    order: OrderName = "asc",
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> selectors.TaskPage:
+    """Tasks without a due date sort last in both orders; ties break by id."""
+    return selectors.task_list(
+        user=request.user,  # type: ignore[arg-type]
+        params=request.GET,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/todos", response={201: TaskOut}, summary="Create a task")
+def create_todo(request: HttpRequest, body: TaskWrite) -> Status[Task]:
+    task = services.task_create(user=request.user, data=write_data(body, partial=False))  # type: ignore[arg-type]
+    return Status(201, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
+
+
+@router.get("/todos/{task_id}", response=TaskOut, summary="Read a task")
+def read_todo(request: HttpRequest, task_id: int) -> Task:
+    return _task(request, task_id)
+
+
+@router.patch("/todos/{task_id}", response=TaskOut, summary="Change some fields")
+def patch_todo(request: HttpRequest, task_id: int, body: TaskPatch) -> Task:
+    services.task_update(task=_task(request, task_id), data=write_data(body, partial=True))
+    return _task(request, task_id)
+
+
+@router.put("/todos/{task_id}", response=TaskOut, summary="Replace a task's fields")
+def put_todo(request: HttpRequest, task_id: int, body: TaskWrite) -> Task:
+    task = _task(request, task_id)
+    data = write_data(body, partial=False)
+    data.setdefault("timezone", task.timezone)
+    services.task_update(task=task, data=data)
+    return _task(request, task_id)
+
+
+@router.delete("/todos/{task_id}", response={204: None}, summary="Delete a task")
+def delete_todo(request: HttpRequest, task_id: int) -> Status[None]:
+    services.task_delete(task=_task(request, task_id))
+    return Status(204, None)
+
+
+@router.post("/todos/{task_id}/complete", response=TaskOut, summary="Complete a task")
+def complete_todo(request: HttpRequest, task_id: int) -> Task:
+    services.task_complete(task=_task(request, task_id))
+    return _task(request, task_id)
+
+
+@router.post("/todos/{task_id}/reopen", response=TaskOut, summary="Reopen a task")
+def reopen_todo(request: HttpRequest, task_id: int) -> Task:
+    services.task_reopen(task=_task(request, task_id))
+    return _task(request, task_id)
+
+
+@router.get("/todos/{task_id}/activity", response=list[ActivityOut], summary="Task history")
+def todo_activity(request: HttpRequest, task_id: int) -> list[ActivityEntry]:
+    """Newest first: who changed what, and when, as recorded by the task-events consumer."""
+    entries = selectors.task_activity(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+    return list(entries.select_related("user")[:500])
+
+
+@router.get("/tags", response=list[TagOut], summary="Your tags with task counts")
+def list_tags(request: HttpRequest) -> list[dict[str, object]]:
+    return selectors.tag_counts(user=request.user)  # type: ignore[arg-type]

@@ -1,0 +1,157 @@
+"""The one FilterSet behind the API list and the HTML list."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .models import Priority, Task
+
+SORT_FIELDS = ("due_date", "priority", "created_at", "updated_at", "title")
+SEARCH_CONFIG = "simple"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_vector() -> SearchVector:
+    # Must stay identical to the expression of the GIN index in migration 0002.
+    return SearchVector("title", "description", config=SEARCH_CONFIG)
+
+
+class MultipleValueField(forms.MultipleChoiceField):
+    """A repeatable free-text parameter (?tag=a&tag=b)."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+class MultipleValueFilter(django_filters.MultipleChoiceFilter):
+    field_class = MultipleValueField
+
+
+class AwareDateTimeField(forms.DateTimeField):
+    """ISO 8601; a value without offset is read in the current (the user's) time zone."""
+
+    input_formats = ["iso-8601"]
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed
+
+
+class AwareDateTimeFilter(django_filters.Filter):
+    field_class = AwareDateTimeField
+
+
+class TaskFilter(django_filters.FilterSet):
+    STATUS_CHOICES = (("pending", "Pending"), ("completed", "Completed"), ("all", "All"))
+    ORDER_CHOICES = (("asc", "Ascending"), ("desc", "Descending"))
+
+    priority = django_filters.MultipleChoiceFilter(
+        choices=[(p.slug, p.slug.title()) for p in Priority], method="filter_priority"
+    )
+    tag = MultipleValueFilter(method="filter_tags", label="Tags (all of)")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES, method="filter_status", empty_label=None
+    )
+    due_after = AwareDateTimeFilter(field_name="due_date", lookup_expr="gte")
+    due_before = AwareDateTimeFilter(field_name="due_date", lookup_expr="lt")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    sort_by = django_filters.ChoiceFilter(
+        choices=[(name, name.replace("_", " ")) for name in SORT_FIELDS],
+        method="filter_noop",
+        label="Sort by",
+    )
+    order = django_filters.ChoiceFilter(
+        choices=ORDER_CHOICES, method="filter_noop", empty_label=None
+    )
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, default_status: str = "all", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_status = default_status
+        self._relevance = False
+
+    def filter_noop(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
+        return queryset
+
+    def filter_priority(self, queryset: QuerySet[Task], name: str, value: list[str]):
+        if not value:
+            return queryset
+        return queryset.filter(priority__in=[Priority.from_name(v) for v in value])
+
+    def filter_tags(self, queryset: QuerySet[Task], name: str, value: list[str]):
+        for tag in {v.strip().casefold() for v in value if v.strip()}:
+            queryset = queryset.filter(
+                pk__in=Task.tags.through.objects.filter(tag__name__iexact=tag).values("task_id")
+            )
+        return queryset
+
+    def filter_status(self, queryset: QuerySet[Task], name: str, value: str):
+        return queryset  # applied in filter_queryset so the default covers a missing value
+
+    def filter_overdue(self, queryset: QuerySet[Task], name: str, value: bool | None):
+        if value is None:
+            return queryset
+        overdue = Q(completed=False, due_date__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_search(self, queryset: QuerySet[Task], name: str, value: str):
+        words = _WORD.findall(value.casefold())
+        if not words:
+            return queryset
+        if settings.IS_POSTGRES:
+            # Prefix matching on every word: "rep q" finds "Quarterly report".
+            query = SearchQuery(
+                " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
+            )
+            queryset = queryset.annotate(search_document=search_vector()).filter(
+                search_document=query
+            )
+            if not self.form.cleaned_data.get("sort_by"):
+                self._relevance = True
+                queryset = queryset.annotate(rank=SearchRank(F("search_document"), query))
+            return queryset
+        for word in words:
+            queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Task]) -> QuerySet[Task]:
+        queryset = super().filter_queryset(queryset)
+        status = self.form.cleaned_data.get("status") or self.default_status
+        if status == "pending":
+            queryset = queryset.filter(completed=False)
+        elif status == "completed":
+            queryset = queryset.filter(completed=True)
+        return queryset.order_by(*self.ordering())
+
+    def ordering(self) -> list[Any]:
+        sort_by = self.form.cleaned_data.get("sort_by")
+        descending = self.form.cleaned_data.get("order") == "desc"
+        if not sort_by and self._relevance:
+            return [F("rank").desc(), "-id"]
+        sort_by = sort_by or "due_date"
+        if sort_by == "due_date":
+            key = F("due_date").desc(nulls_last=True) if descending else F("due_date").asc(
+                nulls_last=True
+            )
+        elif sort_by == "title":
+            key = Lower("title").desc() if descending else Lower("title").asc()
+        else:
+            key = F(sort_by).desc() if descending else F(sort_by).asc()
+        # Ties break by id in the same direction so that pages never overlap.
+        return [key, "-id" if descending else "id"]

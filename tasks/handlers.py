@@ -1,0 +1,89 @@
+"""Consumers of the tasks app: what happens after a task changed.
+
+Registered from TasksConfig.ready(); the same functions run in embedded mode (local bus)
+and under `manage.py worker` (Dapr).
+"""
+
+from __future__ import annotations
+
+from todo_project.eventbus.envelope import TASK_EVENTS, Event
+from todo_project.eventbus.registry import Handler
+
+from django.conf import settings
+
+from todo_project.eventbus.signals import wake_scheduler
+
+from . import reminders, services
+from .events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_EVENT_TYPES, TASK_UPDATED
+from .models import ActivityEntry
+
+#: Changes after which the reminder schedule must be looked at again.
+REMINDER_FIELDS = frozenset({"reminder_at", "completed", "due_date", "reminder_offset_minutes"})
+
+#: Snapshot fields the history shows for an update.
+HISTORY_FIELDS = (
+    "title", "description", "priority", "tags", "due_date", "reminder_at",
+    "reminder_offset_minutes", "recurrence", "timezone", "completed",
+)
+
+
+def record_activity(event: Event) -> None:
+    payload = event.payload
+    changes: dict[str, object] = {}
+    if event.event_type == TASK_UPDATED:
+        fields = [f for f in payload.get("changed_fields", []) if f in HISTORY_FIELDS]
+        changes = {field: payload.get(field) for field in fields}
+    ActivityEntry.objects.get_or_create(
+        event_id=event.event_id,
+        defaults={
+            "task_id": int(payload["task_id"]),
+            "user_id": int(payload["user_id"]),
+            "event_type": event.event_type,
+            "title": str(payload.get("title", ""))[:200],
+            "changes": changes,
+            "version": int(payload.get("version", 0)),
+            "occurred_at": event.timestamp,
+        },
+    )
+
+
+
+def create_next_instance(event: Event) -> None:
+    services.task_create_next_instance(completed=event.payload)
+
+
+def schedule_reminder(event: Event) -> None:
+    """Keep the reminder schedule in step with the task (Dapr job, or wake the scheduler)."""
+    payload = event.payload
+    if event.event_type == TASK_UPDATED and not REMINDER_FIELDS & set(
+        payload.get("changed_fields", [])
+    ):
+        return
+    if event.event_type == TASK_CREATED and not payload.get("reminder_at"):
+        return
+    if settings.EVENT_BACKEND == "dapr":
+        reminders.sync_reminder_job(payload, deleted=event.event_type == TASK_DELETED)
+    else:
+        wake_scheduler()
+
+
+HANDLERS = [
+    Handler(
+        name="tasks.activity_log",
+        topic=TASK_EVENTS,
+        func=record_activity,
+        event_types=TASK_EVENT_TYPES,
+    ),
+    Handler(
+        name="tasks.recurrence",
+        topic=TASK_EVENTS,
+        func=create_next_instance,
+        event_types=frozenset({TASK_COMPLETED}),
+    ),
+    Handler(
+        name="tasks.reminder_schedule",
+        topic=TASK_EVENTS,
+        func=schedule_reminder,
+        event_types=TASK_EVENT_TYPES,
+    ),
+]

@@ -1,0 +1,348 @@
+"""Writes to tasks. Each service runs in one transaction, bumps `version` and writes its
+events through the outbox in that same transaction.
+
+Validation lives here, so the API, the forms and the worker share it: a
+`django.core.exceptions.ValidationError` keyed by field name, nothing written.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from todo_project.accounts.models import User
+
+from . import recurrence as rrules
+from .events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, emit_task_event
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_TAGS,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Priority,
+    Tag,
+    Task,
+)
+
+#: Fields a client may set; anything else is not a task field.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "priority",
+    "tags",
+    "due_date",
+    "reminder_at",
+    "reminder_offset_minutes",
+    "recurrence",
+    "timezone",
+)
+MAX_REMINDER_OFFSET_MINUTES = 60 * 24 * 366
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def clean_title(value: Any) -> str:
+    title = str(value or "").strip()
+    if not title:
+        raise ValidationError({"title": "Title must not be empty."})
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationError(
+            {"title": f"Title must be at most {TITLE_MAX_LENGTH} characters (got {len(title)})."}
+        )
+    return title
+
+
+def clean_description(value: Any) -> str:
+    description = str(value or "")
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {"description": f"Description must be at most {DESCRIPTION_MAX_LENGTH} characters."}
+        )
+    return description
+
+
+def clean_priority(value: Any) -> Priority:
+    if isinstance(value, Priority):
+        return value
+    try:
+        return Priority.from_name(str(value))
+    except KeyError:
+        names = ", ".join(p.slug for p in Priority)
+        raise ValidationError({"priority": f"Priority must be one of {names}."}) from None
+
+
+def clean_tags(values: Iterable[Any] | None) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        raise ValidationError({"tags": "Tags must be a list of strings."})
+    tags: list[str] = []
+    seen: set[str] = set()
+    for raw in values:
+        tag = str(raw).strip()
+        if not tag:
+            raise ValidationError({"tags": "Tags must not be empty."})
+        if len(tag) > TAG_MAX_LENGTH:
+            raise ValidationError({"tags": f"Tag {tag[:20]!r}… is longer than {TAG_MAX_LENGTH}."})
+        if tag.casefold() in seen:
+            continue
+        seen.add(tag.casefold())
+        tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValidationError({"tags": f"A task can have at most {MAX_TAGS} tags."})
+    return tags
+
+
+def clean_instant(field: str, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError({field: "Must be a date and time."})
+    if timezone.is_naive(value):
+        raise ValidationError({field: "Must include a UTC offset or Z (e.g. 2026-12-01T09:00Z)."})
+    return value
+
+
+def clean_timezone(value: Any) -> str:
+    name = str(value or "").strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            {"timezone": f"{name!r} is not an IANA time zone name (e.g. Europe/Berlin)."}
+        ) from None
+    return name
+
+
+def clean_reminder_offset(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValidationError({"reminder_offset_minutes": "Must be a whole number of minutes ≥ 0."})
+    if value > MAX_REMINDER_OFFSET_MINUTES:
+        raise ValidationError({"reminder_offset_minutes": "Must be at most one year."})
+    return value
+
+
+def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
+    """Validate `data` into `task` (unsaved). Returns the tag list when tags were given."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "Not a task field." for name in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    tags: list[str] | None = None
+    cleaners = {
+        "title": clean_title,
+        "description": clean_description,
+        "priority": clean_priority,
+        "timezone": clean_timezone,
+        "reminder_offset_minutes": clean_reminder_offset,
+    }
+    for name, value in data.items():
+        try:
+            if name == "tags":
+                tags = clean_tags(value)
+            elif name in ("due_date", "reminder_at"):
+                setattr(task, name, clean_instant(name, value))
+            elif name == "recurrence":
+                task.recurrence = (value or "").strip()
+            else:
+                setattr(task, name, cleaners[name](value))
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    _derive_schedule(task, data)
+    return tags
+
+
+def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
+    """Reminder and recurrence rules that depend on several fields at once."""
+    if data.get("reminder_at") is not None and data.get("reminder_offset_minutes") is not None:
+        raise ValidationError(
+            {"reminder_at": "Give either reminder_at or reminder_offset_minutes, not both."}
+        )
+    if data.get("reminder_at") is not None:
+        task.reminder_offset_minutes = None
+    if task.reminder_offset_minutes is not None:
+        if task.due_date is None:
+            raise ValidationError(
+                {"reminder_offset_minutes": "A reminder before the due date needs a due date."}
+            )
+        task.reminder_at = task.due_date - timedelta(minutes=task.reminder_offset_minutes)
+    if task.recurrence:
+        try:
+            task.recurrence = rrules.validate_rule(
+                task.recurrence, first_due=task.series_start or task.due_date, tz=task.timezone
+            )
+        except rrules.RecurrenceError as exc:
+            raise ValidationError({"recurrence": str(exc)}) from None
+        if task.series_id is None:
+            task.series_id = uuid.uuid4()
+        if task.series_start is None or not task.recurrence_parent_id:
+            # The first instance of a series defines DTSTART; later instances keep it.
+            task.series_start = task.due_date
+    else:
+        task.series_start = None
+
+
+def _set_tags(task: Task, names: list[str]) -> None:
+    existing = {tag.name.casefold(): tag for tag in Tag.objects.filter(user=task.user_id)}
+    chosen = []
+    for name in names:
+        tag = existing.get(name.casefold())
+        if tag is None:
+            tag = Tag.objects.create(user_id=task.user_id, name=name)
+            existing[name.casefold()] = tag
+        chosen.append(tag)
+    task.tags.set(chosen)
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+def task_create(*, user: User, data: Mapping[str, Any]) -> Task:
+    """Create a task from API/form data (`title` required; other fields optional)."""
+    if "title" not in data:
+        raise ValidationError({"title": "This field is required."})
+    task = Task(user=user, timezone=user.timezone)
+    tags = _apply(task, data) or []
+    with transaction.atomic():
+        task.save()
+        _set_tags(task, tags)
+        emit_task_event(TASK_CREATED, task, tags=tags)
+    return task
+
+
+def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
+    """Apply a partial update; an update that changes nothing writes nothing."""
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        before = {name: getattr(locked, name) for name in EDITABLE_FIELDS if name != "tags"}
+        before_tags = locked.tag_names
+        if "due_date" in data and locked.recurrence and not locked.recurrence_parent_id:
+            locked.series_start = None  # moving the first instance moves the series start
+        tags = _apply(locked, data)
+        changed = [n for n, old in before.items() if getattr(locked, n) != old]
+        if tags is not None and {t.casefold() for t in tags} != {
+            t.casefold() for t in before_tags
+        }:
+            changed.append("tags")
+        if not changed:
+            return locked
+        locked.version += 1
+        locked.save()
+        if tags is not None:
+            _set_tags(locked, tags)
+        emit_task_event(TASK_UPDATED, locked, changed_fields=changed, tags=tags)
+    return locked
+
+
+def task_complete(*, task: Task, now: datetime | None = None) -> Task:
+    """Mark done; completing a completed task changes nothing and emits nothing."""
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.completed:
+            return locked
+        locked.completed = True
+        locked.completed_at = now or timezone.now()
+        locked.version += 1
+        locked.save()
+        emit_task_event(TASK_COMPLETED, locked)
+    return locked
+
+
+def task_reopen(*, task: Task) -> Task:
+    """Mark not done. The successor of a recurring instance, if any, is kept."""
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if not locked.completed:
+            return locked
+        locked.completed = False
+        locked.completed_at = None
+        locked.version += 1
+        locked.save()
+        emit_task_event(TASK_UPDATED, locked, changed_fields=["completed", "completed_at"])
+    return locked
+
+
+def task_delete(*, task: Task) -> None:
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        tags = locked.tag_names
+        locked.version += 1
+        emit_task_event(TASK_DELETED, locked, tags=tags)
+        locked.delete()
+
+
+def task_create_next_instance(
+    *, completed: Mapping[str, Any], now: datetime | None = None
+) -> Task | None:
+    """Create the next instance of a recurring series from a TaskCompleted snapshot.
+
+    Exactly one successor per completed instance: the parent row is locked, an existing
+    successor is returned as is, and `recurrence_parent` is unique in the database.
+    The due date is the series' first occurrence after both the completed due date and
+    now, so completing late leaves no backlog. Returns None when the series has ended,
+    the task is not recurring, or the completed instance was deleted meanwhile.
+    """
+    if not completed.get("recurrence") or not completed.get("due_date"):
+        return None
+    now = now or timezone.now()
+    due = _instant(completed["due_date"])
+    series_start = _instant(completed.get("series_start") or completed["due_date"])
+    tz = str(completed.get("timezone") or "UTC")
+    next_due = rrules.next_occurrence(
+        str(completed["recurrence"]), series_start=series_start, tz=tz, after=max(due, now)
+    )
+    if next_due is None:
+        return None
+    with transaction.atomic():
+        parent = Task.objects.select_for_update().filter(pk=completed["task_id"]).first()
+        if parent is None:
+            return None
+        existing = Task.objects.filter(recurrence_parent=parent).first()
+        if existing is not None:
+            return existing
+        offset = completed.get("reminder_offset_minutes")
+        reminder_at = completed.get("reminder_at")
+        if offset is None and reminder_at:
+            # An absolute reminder on a repeating task keeps its distance to the due date.
+            delta = due - _instant(reminder_at)
+            offset = int(delta.total_seconds() // 60) if delta.total_seconds() >= 0 else None
+        task = Task(
+            user_id=parent.user_id,
+            title=str(completed["title"]),
+            description=str(completed.get("description") or ""),
+            priority=Priority.from_name(str(completed.get("priority") or "medium")),
+            due_date=next_due,
+            reminder_offset_minutes=offset,
+            reminder_at=next_due - timedelta(minutes=offset) if offset is not None else None,
+            recurrence=str(completed["recurrence"]),
+            timezone=tz,
+            series_id=completed.get("series_id") or parent.series_id or uuid.uuid4(),
+            series_start=series_start,
+            recurrence_parent=parent,
+        )
+        task.save()
+        tags = list(completed.get("tags") or [])
+        _set_tags(task, tags)
+        emit_task_event(TASK_CREATED, task, tags=tags)
+    return task
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if timezone.is_naive(parsed):
+        raise ValueError(f"{value!r} has no UTC offset")
+    return parsed

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from todo_project.accounts.tokens import issue_tokens
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(client, token: str, path: str = "/api/me"):
+    return client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def claims_for(user, **overrides):
+    now = timezone.now()
+    claims = {"sub": user.username, "iss": "todo", "aud": "todo-api", "iat": now,
+              "exp": now + timedelta(minutes=5)}
+    claims.update(overrides)
+    return claims
+
+
+def sign(claims, key=None, algorithm="HS256"):
+    from django.conf import settings
+
+    return jwt.encode(claims, key or settings.JWT_SIGNING_KEY, algorithm=algorithm)
+
+
+def test_token_pair_for_good_credentials(client, user):
+    response = client.post("/api/auth/token", {"username": "alice", "password": "pw-alice"},
+                           content_type="application/json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert bearer(client, body["access"]).json()["username"] == "alice"
+
+
+def test_wrong_password_is_401_json(client, user):
+    response = client.post("/api/auth/token", {"username": "alice", "password": "nope"},
+                           content_type="application/json")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Wrong username or password."
+
+
+def test_refresh_gives_a_new_pair(client, user):
+    pair = issue_tokens(user)
+    response = client.post("/api/auth/refresh", {"refresh": pair.refresh},
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert bearer(client, response.json()["access"]).status_code == 200
+
+
+def test_access_token_is_not_a_refresh_token(client, user):
+    response = client.post("/api/auth/refresh", {"refresh": issue_tokens(user).access},
+                           content_type="application/json")
+    assert response.status_code == 401
+
+
+def test_refresh_token_is_not_an_access_token(client, user):
+    assert bearer(client, issue_tokens(user).refresh).status_code == 401
+
+
+def test_missing_token_is_401(client, db):
+    response = client.get("/api/todos")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Missing or invalid token."}
+
+
+def test_expired_token_is_401(client, user):
+    past = timezone.now() - timedelta(hours=1)
+    token = sign(claims_for(user, iat=past - timedelta(minutes=5), exp=past))
+    assert bearer(client, token).status_code == 401
+
+
+def test_wrong_signature_is_401(client, user):
+    assert bearer(client, sign(claims_for(user), key="another-key-" * 4)).status_code == 401
+
+
+def test_wrong_audience_is_401(client, user):
+    assert bearer(client, sign(claims_for(user, aud="someone-else"))).status_code == 401
+
+
+def test_wrong_issuer_is_401(client, user):
+    assert bearer(client, sign(claims_for(user, iss="evil"))).status_code == 401
+
+
+def test_alg_none_is_401(client, user):
+    def b64(data: dict) -> str:
+        raw = json.dumps(data, default=lambda d: int(d.timestamp())).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for(user))}."
+    assert bearer(client, token).status_code == 401
+
+
+def test_algorithm_swap_is_401(client, user):
+    from django.conf import settings
+
+    token = sign(claims_for(user), key=settings.JWT_SIGNING_KEY, algorithm="HS512")
+    assert bearer(client, token).status_code == 401
+
+
+def test_inactive_user_is_401(client, user):
+    token = issue_tokens(user).access
+    user.is_active = False
+    user.save()
+    assert bearer(client, token).status_code == 401
+
+
+def test_token_from_identity_provider_sharing_the_key_is_accepted(client, user):
+    with override_settings(JWT_ISSUER="https://idp.example.com", JWT_AUDIENCE="todo"):
+        token = sign(claims_for(user, iss="https://idp.example.com", aud="todo"))
+        assert bearer(client, token).json()["username"] == "alice"
+
+
+def test_garbage_token_is_401(client, db):
+    assert bearer(client, "not-a-jwt").status_code == 401

@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from tasks import services
+from tasks.models import ActivityEntry
+from todo_project.eventbus.envelope import TASK_EVENTS, TASK_UPDATES, parse_envelope
+from todo_project.eventbus.models import DeadLetter, OutboxMessage, ProcessedEvent
+from todo_project.eventbus.publishers import DaprPublisher, LocalBus
+from todo_project.eventbus.relay import drain, relay_once
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RecordingPublisher:
+    def __init__(self, fail_for: set[str] | None = None) -> None:
+        self.sent: list[OutboxMessage] = []
+        self.fail_for = fail_for or set()
+        self.lock = threading.Lock()
+
+    def publish(self, message: OutboxMessage) -> None:
+        if message.partition_key in self.fail_for:
+            raise ConnectionError("broker down")
+        with self.lock:
+            self.sent.append(message)
+
+
+def create(user, title="t", **data):
+    return services.task_create(user=user, data={"title": title, **data})
+
+
+class TestOutbox:
+    def test_every_service_writes_its_events_to_both_topics(self, user):
+        task = create(user, "a")
+        services.task_update(task=task, data={"title": "b", "priority": "high"})
+        services.task_complete(task=task)
+        services.task_reopen(task=task)
+        services.task_delete(task=task)
+        rows = list(OutboxMessage.objects.order_by("id"))
+        types = [(r.event_type, r.topic) for r in rows]
+        assert types == [
+            (kind, topic)
+            for kind in [
+                "TaskCreated",
+                "TaskUpdated",
+                "TaskCompleted",
+                "TaskUpdated",
+                "TaskDeleted",
+            ]
+            for topic in (TASK_EVENTS, TASK_UPDATES)
+        ]
+        assert {r.partition_key for r in rows} == {str(user.pk)}
+        update = parse_envelope(rows[2].envelope)
+        assert update.payload["changed_fields"] == ["priority", "title"]
+        assert update.payload["version"] == 2
+        deleted = parse_envelope(rows[-1].envelope)
+        assert deleted.payload["title"] == "b" and deleted.payload["version"] == 5
+
+    def test_envelope_matches_the_contract(self, user):
+        create(user, "Buy milk", due_date=timezone.now())
+        envelope = OutboxMessage.objects.first().envelope
+        assert set(envelope) == {"event_id", "event_type", "timestamp", "payload"}
+        assert envelope["timestamp"].endswith("Z")
+        payload = envelope["payload"]
+        assert {"task_id", "user_id", "title", "due_date", "version"} <= set(payload)
+        assert payload["user_id"] == user.pk
+
+    def test_rolled_back_transaction_leaves_no_event(self, user):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            create(user)
+            raise RuntimeError("boom")
+        assert OutboxMessage.objects.count() == 0
+
+    def test_idempotent_complete_writes_no_second_event(self, user):
+        task = create(user)
+        services.task_complete(task=task)
+        services.task_complete(task=task)
+        assert OutboxMessage.objects.filter(event_type="TaskCompleted").count() == 2  # 2 topics
+
+
+class TestRelay:
+    def test_publishes_in_order_and_marks_published(self, user):
+        for i in range(5):
+            create(user, f"t{i}")
+        publisher = RecordingPublisher()
+        assert drain(publisher) == 10
+        assert [m.pk for m in publisher.sent] == sorted(m.pk for m in publisher.sent)
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+        assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {1}
+
+    def test_failure_records_error_backs_off_and_blocks_only_its_key(self, user, other_user):
+        create(user, "a1")
+        create(other_user, "b1")
+        create(user, "a2")
+        publisher = RecordingPublisher(fail_for={str(user.pk)})
+        result = relay_once(publisher)
+        assert result.failed == 1  # the first row of the user's key; the rest of it waits
+        assert {m.partition_key for m in publisher.sent} == {str(other_user.pk)}
+        failed = OutboxMessage.objects.get(attempts=1, published_at=None)
+        assert failed.last_error == "ConnectionError: broker down"
+        assert failed.next_attempt_at > timezone.now()
+        # Before the backoff expires nothing of that key goes out, even if the broker healed.
+        publisher.fail_for.clear()
+        relay_once(publisher)
+        assert OutboxMessage.objects.filter(published_at=None).count() == 4
+        # Once due, everything goes out in the original order.
+        later = timezone.now() + timedelta(minutes=5)
+        relay_once(publisher, now=later)
+        user_rows = [m.pk for m in publisher.sent if m.partition_key == str(user.pk)]
+        assert user_rows == sorted(user_rows) and len(user_rows) == 4
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_crash_between_publish_and_mark_redelivers_and_consumer_absorbs_it(self, user):
+        create(user)
+        bus = LocalBus()
+
+        class CrashAfterPublish:
+            def publish(self, message):
+                bus.publish(message)
+                raise SystemExit("crash before marking published")
+
+        with pytest.raises(SystemExit):
+            relay_once(CrashAfterPublish())
+        # The crash rolled back the relay's transaction; the row is still pending.
+        assert OutboxMessage.objects.filter(published_at=None).count() == 2
+        drain(bus)
+        assert ActivityEntry.objects.count() == 1
+        assert ProcessedEvent.objects.filter(consumer="tasks.activity_log").count() == 1
+
+
+class TestLocalBus:
+    def test_api_change_reaches_the_activity_log(self, api, user):
+        response = api.post("/api/todos", {"title": "Buy milk"})
+        task_id = response.json()["id"]
+        api.patch(f"/api/todos/{task_id}", {"priority": "urgent"})
+        drain(LocalBus())
+        activity = api.get(f"/api/todos/{task_id}/activity").json()
+        assert [a["event_type"] for a in activity] == ["TaskUpdated", "TaskCreated"]
+        assert activity[0]["changes"] == {"priority": "urgent"}
+        assert activity[0]["actor"] == "alice"
+
+    def test_same_event_twice_has_one_effect(self, user):
+        create(user)
+        row = OutboxMessage.objects.get(topic=TASK_EVENTS)
+        bus = LocalBus()
+        bus.publish(row)
+        bus.publish(row)
+        assert ActivityEntry.objects.count() == 1
+
+    def test_same_event_to_two_workers_at_once_has_one_effect(self, user):
+        create(user)
+        row = OutboxMessage.objects.get(topic=TASK_EVENTS)
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def deliver() -> None:
+            from django.db import connection
+
+            try:
+                barrier.wait()
+                LocalBus().publish(row)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        assert ActivityEntry.objects.count() == 1
+
+    def test_failing_handler_is_retried_then_dead_lettered(self, user, settings, monkeypatch):
+        settings.HANDLER_MAX_ATTEMPTS = 3
+        calls = []
+
+        def broken(event):
+            calls.append(event.event_id)
+            raise ValueError("cannot handle")
+
+        from tasks import handlers
+
+        monkeypatch.setattr(handlers, "record_activity", broken)
+        from todo_project.eventbus import registry
+
+        original = registry._handlers["tasks.activity_log"]
+        monkeypatch.setitem(
+            registry._handlers,
+            "tasks.activity_log",
+            registry.Handler(original.name, original.topic, broken, original.event_types),
+        )
+        create(user)
+        bus = LocalBus()
+        later = timezone.now()
+        for _ in range(3):
+            later += timedelta(minutes=5)
+            relay_once(bus, now=later)
+        assert len(calls) == 3
+        letter = DeadLetter.objects.get()
+        assert (letter.consumer, letter.topic, letter.attempts) == (
+            "tasks.activity_log",
+            TASK_EVENTS,
+            3,
+        )
+        assert "cannot handle" in letter.error
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_poison_envelope_is_dead_lettered(self, user):
+        bus = LocalBus()
+        row = OutboxMessage(topic=TASK_EVENTS, envelope={"nonsense": True}, partition_key="1")
+        bus.publish(row)
+        assert "envelope lacks" in DeadLetter.objects.get().error
+
+
+class TestDaprPublisher:
+    def test_exact_publish_call(self, user, fake_dapr):
+        from todo_project.eventbus.dapr_gateway import DaprGateway
+
+        create(user, "Buy milk")
+        published = drain(DaprPublisher(DaprGateway()))
+        assert published == 2
+        calls = fake_dapr.publishes
+        row = OutboxMessage.objects.get(topic=TASK_EVENTS)
+        call = next(c for c in calls if c.topic == TASK_EVENTS)
+        assert call.pubsub_name == "pubsub"
+        assert call.data_content_type == "application/json"
+        assert call.metadata["partitionKey"] == str(user.pk)
+        assert call.metadata["cloudevent.id"] == str(row.event_id)
+        assert json.loads(call.data)["payload"]["title"] == "Buy milk"
+
+    def test_sidecar_down_keeps_rows_pending_then_publishes_in_order(self, user, fake_dapr):
+        from todo_project.eventbus.dapr_gateway import DaprGateway
+
+        for i in range(3):
+            create(user, f"t{i}")
+        fake_dapr.fail("PublishEvent")
+        publisher = DaprPublisher(DaprGateway())
+        relay_once(publisher)
+        pending = OutboxMessage.objects.filter(published_at=None)
+        assert pending.count() == 6
+        assert "UNAVAILABLE" in pending.order_by("id").first().last_error
+        fake_dapr.heal()
+        relay_once(publisher, now=timezone.now() + timedelta(minutes=5))
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+        titles = [
+            json.loads(c.data)["payload"]["title"]
+            for c in fake_dapr.publishes
+            if c.topic == TASK_EVENTS
+        ]
+        assert titles == ["t0", "t1", "t2"]

@@ -1,0 +1,315 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tasks import services
+from tasks.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+def make(user, title="Task", **data):
+    return services.task_create(user=user, data={"title": title, **data})
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return [item["title"] for item in response.json()["items"]]
+
+
+class TestCreate:
+    def test_create_returns_201_with_the_task(self, api):
+        response = api.post(
+            "/api/todos",
+            {
+                "title": "  Buy milk  ",
+                "priority": "high",
+                "tags": ["Home", "errands"],
+                "due_date": "2026-12-01T09:00:00+01:00",
+            },
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert body["title"] == "Buy milk"
+        assert body["priority"] == "high"
+        assert body["tags"] == ["errands", "Home"]
+        assert body["due_date"].startswith("2026-12-01T08:00:00")
+        assert body["version"] == 1
+        assert body["timezone"] == "Europe/Berlin"  # the user's zone by default
+        assert body["completed"] is False
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"title": "   "}, "title"),
+            ({"title": "x" * 201}, "title"),
+            ({"title": "ok", "description": "d" * 10_001}, "description"),
+            ({"title": "ok", "priority": "critical"}, "priority"),
+            ({"title": "ok", "tags": ["a" * 51]}, "tags"),
+            ({"title": "ok", "tags": [" "]}, "tags"),
+            ({"title": "ok", "tags": [f"t{i}" for i in range(21)]}, "tags"),
+            ({"title": "ok", "due_date": "2026-12-01T09:00:00"}, "due_date"),
+            ({"title": "ok", "reminder_at": "2026-12-01T09:00:00"}, "reminder_at"),
+            ({"title": "ok", "timezone": "Mars/Olympus"}, "timezone"),
+            ({"title": "ok", "recurrence": "FREQ=WEEKLY"}, "recurrence"),
+            ({"title": "ok", "recurrence": "FREQ=HOURLY", "due_date": "2026-12-01T09:00Z"},
+             "recurrence"),
+            ({"title": "ok", "reminder_offset_minutes": 30}, "reminder_offset_minutes"),
+            ({"title": "ok", "reminder_offset_minutes": -1}, "reminder_offset_minutes"),
+            ({}, "title"),
+        ],
+    )
+    def test_invalid_input_is_422_naming_the_field_and_writes_nothing(self, api, payload, field):
+        response = api.post("/api/todos", payload)
+        assert response.status_code == 422, response.content
+        locations = [error["loc"][-1] for error in response.json()["detail"]]
+        assert field in locations
+        assert Task.objects.count() == 0
+
+    def test_tags_are_case_insensitively_unique(self, api):
+        response = api.post("/api/todos", {"title": "t", "tags": ["Work", "work", " WORK "]})
+        assert response.json()["tags"] == ["Work"]
+
+    def test_tags_reuse_the_users_existing_spelling(self, api, user):
+        make(user, tags=["Work"])
+        response = api.post("/api/todos", {"title": "t", "tags": ["work"]})
+        assert response.json()["tags"] == ["Work"]
+
+    def test_reminder_offset_sets_reminder_before_due(self, api):
+        response = api.post(
+            "/api/todos",
+            {"title": "t", "due_date": "2026-12-01T09:00:00Z", "reminder_offset_minutes": 30},
+        )
+        assert response.json()["reminder_at"].startswith("2026-12-01T08:30:00")
+
+    def test_recurring_task_gets_a_summary(self, api):
+        response = api.post(
+            "/api/todos",
+            {"title": "t", "due_date": "2026-12-07T09:00:00+01:00",
+             "recurrence": "freq=weekly;interval=2;byday=MO,WE", "timezone": "Europe/Berlin"},
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert body["recurrence"].startswith("FREQ=WEEKLY")
+        assert body["recurrence_summary"] == "Every 2 weeks on Monday and Wednesday"
+
+
+class TestReadUpdateDelete:
+    def test_another_users_task_is_404_for_every_verb(self, api, other_user):
+        task = make(other_user)
+        url = f"/api/todos/{task.pk}"
+        assert api.get(url).status_code == 404
+        assert api.patch(url, {"title": "x"}).status_code == 404
+        assert api.put(url, {"title": "x"}).status_code == 404
+        assert api.delete(url).status_code == 404
+        assert api.post(url + "/complete").status_code == 404
+        assert api.post(url + "/reopen").status_code == 404
+        assert api.get(url + "/activity").status_code == 404
+        task.refresh_from_db()
+        assert task.title == "Task" and task.version == 1
+
+    def test_patch_changes_only_given_fields_and_bumps_version(self, api, user):
+        task = make(user, description="keep", priority="low")
+        response = api.patch(f"/api/todos/{task.pk}", {"title": "New"})
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["title"], body["description"], body["priority"]) == ("New", "keep", "low")
+        assert body["version"] == 2
+
+    def test_patch_with_nothing_changed_keeps_version(self, api, user):
+        task = make(user, title="Same")
+        assert api.patch(f"/api/todos/{task.pk}", {"title": "Same"}).json()["version"] == 1
+
+    def test_patch_null_title_is_422(self, api, user):
+        task = make(user)
+        response = api.patch(f"/api/todos/{task.pk}", {"title": None})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"][-1] == "title"
+
+    def test_put_replaces_all_fields(self, api, user):
+        task = make(user, description="old", tags=["a"], priority="urgent")
+        response = api.put(f"/api/todos/{task.pk}", {"title": "Replaced"})
+        body = response.json()
+        assert (body["description"], body["tags"], body["priority"]) == ("", [], "medium")
+
+    def test_delete_is_204_then_404(self, api, user):
+        task = make(user)
+        assert api.delete(f"/api/todos/{task.pk}").status_code == 204
+        assert api.get(f"/api/todos/{task.pk}").status_code == 404
+
+    def test_complete_and_reopen_are_idempotent(self, api, user):
+        task = make(user)
+        first = api.post(f"/api/todos/{task.pk}/complete").json()
+        second = api.post(f"/api/todos/{task.pk}/complete").json()
+        assert first["completed"] and second["completed"]
+        assert first["version"] == second["version"] == 2
+        assert first["completed_at"] == second["completed_at"]
+        reopened = api.post(f"/api/todos/{task.pk}/reopen").json()
+        again = api.post(f"/api/todos/{task.pk}/reopen").json()
+        assert reopened["completed"] is False and reopened["completed_at"] is None
+        assert reopened["version"] == again["version"] == 3
+
+    def test_unknown_task_is_404_json(self, api):
+        response = api.get("/api/todos/999999")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
+
+
+class TestListFilters:
+    @pytest.fixture
+    def tasks(self, user, other_user):
+        now = timezone.now()
+        make(user, "Write quarterly report", priority="high", tags=["work", "writing"],
+             due_date=now + timedelta(days=2))
+        make(user, "Buy milk", priority="low", tags=["home"], due_date=now - timedelta(days=1))
+        make(user, "Call plumber", priority="urgent", tags=["home", "urgent-ish"],
+             description="kitchen sink leaks")
+        done = make(user, "Pay rent", priority="medium", tags=["home"],
+                    due_date=now - timedelta(days=3))
+        services.task_complete(task=done)
+        make(other_user, "Bob's secret report", tags=["work"])
+
+    def test_default_lists_all_of_the_users_tasks_only(self, api, tasks):
+        response = api.get("/api/todos")
+        assert response.json()["count"] == 4
+        assert "Bob's secret report" not in ids(response)
+
+    def test_priority_any_of(self, api, tasks):
+        assert sorted(ids(api.get("/api/todos?priority=low&priority=urgent"))) == [
+            "Buy milk", "Call plumber"]
+
+    def test_tag_all_of_case_insensitive(self, api, tasks):
+        assert ids(api.get("/api/todos?tag=HOME&tag=urgent-ish")) == ["Call plumber"]
+        assert sorted(ids(api.get("/api/todos?tag=home"))) == [
+            "Buy milk", "Call plumber", "Pay rent"]
+
+    def test_search_words_in_title_or_description(self, api, tasks):
+        assert ids(api.get("/api/todos?search=REPORT")) == ["Write quarterly report"]
+        assert ids(api.get("/api/todos?search=sink")) == ["Call plumber"]
+        assert ids(api.get("/api/todos?search=plumber kitchen")) == ["Call plumber"]
+        assert ids(api.get("/api/todos?search=plumber report")) == []
+
+    def test_search_matches_word_prefixes(self, api, tasks):
+        assert ids(api.get("/api/todos?search=quart")) == ["Write quarterly report"]
+
+    def test_search_of_punctuation_only_lists_everything(self, api, tasks):
+        assert api.get("/api/todos?search=%26%7C!:*").json()["count"] == 4
+
+    def test_status(self, api, tasks):
+        assert ids(api.get("/api/todos?status=completed")) == ["Pay rent"]
+        assert len(ids(api.get("/api/todos?status=pending"))) == 3
+        assert len(ids(api.get("/api/todos?status=all"))) == 4
+
+    def test_due_range(self, api, tasks):
+        now = timezone.now()
+        after = (now - timedelta(days=2)).isoformat()
+        before = (now + timedelta(days=1)).isoformat()
+        response = api.get("/api/todos", data={"due_after": after, "due_before": before})
+        assert ids(response) == ["Buy milk"]
+
+    def test_overdue_excludes_completed_and_undated(self, api, tasks):
+        assert ids(api.get("/api/todos?overdue=true")) == ["Buy milk"]
+
+    def test_combined_filters(self, api, tasks):
+        response = api.get("/api/todos?tag=home&status=pending&priority=urgent&search=sink")
+        assert ids(response) == ["Call plumber"]
+
+    @pytest.mark.parametrize(
+        ("query", "field"),
+        [("priority=critical", "priority"), ("status=open", "status"),
+         ("sort_by=colour", "sort_by"), ("order=sideways", "order"), ("limit=0", "limit"),
+         ("limit=201", "limit"), ("offset=-1", "offset"), ("due_before=soon", "due_before"),
+         ("overdue=maybe", "overdue")],
+    )
+    def test_bad_parameters_are_422_naming_the_parameter(self, api, tasks, query, field):
+        response = api.get(f"/api/todos?{query}")
+        assert response.status_code == 422, response.content
+        assert any(field in error["loc"] for error in response.json()["detail"])
+
+
+class TestListSorting:
+    @pytest.fixture
+    def dated(self, user):
+        base = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        make(user, "no due A", priority="low")
+        make(user, "late", priority="medium", due_date=base + timedelta(days=3))
+        make(user, "early", priority="urgent", due_date=base)
+        make(user, "no due B", priority="urgent")
+        make(user, "middle", priority="high", due_date=base + timedelta(days=1))
+
+    def test_due_date_ascending_puts_undated_last(self, api, dated):
+        assert ids(api.get("/api/todos?sort_by=due_date&order=asc")) == [
+            "early", "middle", "late", "no due A", "no due B"]
+
+    def test_due_date_descending_still_puts_undated_last(self, api, dated):
+        assert ids(api.get("/api/todos?sort_by=due_date&order=desc")) == [
+            "late", "middle", "early", "no due B", "no due A"]
+
+    def test_priority_sorts_by_urgency_not_alphabet(self, api, dated):
+        assert ids(api.get("/api/todos?sort_by=priority")) == [
+            "early", "no due B", "middle", "late", "no due A"]
+        assert ids(api.get("/api/todos?sort_by=priority&order=desc")) == [
+            "no due A", "late", "middle", "no due B", "early"]
+
+    def test_title_sort_ignores_case(self, api, user):
+        for title in ["banana", "Apple", "cherry"]:
+            make(user, title)
+        assert ids(api.get("/api/todos?sort_by=title")) == ["Apple", "banana", "cherry"]
+
+    def test_created_and_updated_sorts(self, api, dated, user):
+        assert ids(api.get("/api/todos?sort_by=created_at"))[0] == "no due A"
+        task = Task.objects.get(title="late")
+        services.task_update(task=task, data={"title": "late!"})
+        assert ids(api.get("/api/todos?sort_by=updated_at&order=desc"))[0] == "late!"
+
+    def test_pages_never_overlap_on_ties(self, api, user):
+        for i in range(7):
+            make(user, f"same {i}", priority="high")
+        seen = []
+        for offset in range(0, 7, 3):
+            seen += ids(api.get(f"/api/todos?sort_by=priority&limit=3&offset={offset}"))
+        assert sorted(seen) == sorted(f"same {i}" for i in range(7))
+
+    def test_pagination_edges(self, api, dated):
+        body = api.get("/api/todos?limit=2&offset=4").json()
+        assert (body["count"], len(body["items"]), body["limit"], body["offset"]) == (5, 1, 2, 4)
+        body = api.get("/api/todos?limit=2&offset=50").json()
+        assert (body["count"], body["items"]) == (5, [])
+        assert api.get("/api/todos?limit=200").json()["limit"] == 200
+
+
+def test_list_query_count_is_constant_whatever_the_page_size(api, user):
+    for i in range(30):
+        make(user, f"t{i}", tags=[f"tag{i % 4}", "all"])
+
+    def queries(limit: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(f"/api/todos?limit={limit}&tag=all").status_code == 200
+        return len(ctx.captured_queries)
+
+    assert queries(1) == queries(30)
+    assert queries(30) <= 5  # user, count, page, tags (+ savepoint-free)
+
+
+def test_tags_endpoint_counts_the_users_tags(api, user, other_user):
+    make(user, tags=["work", "home"])
+    make(user, tags=["work"])
+    make(other_user, tags=["work", "secret"])
+    response = api.get("/api/tags")
+    assert sorted((t["name"], t["count"]) for t in response.json()) == [("home", 1), ("work", 2)]
+
+
+def test_me(api, user):
+    body = api.get("/api/me").json()
+    assert body == {"id": user.pk, "username": "alice", "email": "alice@example.com",
+                    "timezone": "Europe/Berlin"}
+
+
+def test_openapi_document_and_docs_are_served(client, db):
+    assert client.get("/api/openapi.json").status_code == 200
+    assert client.get("/api/docs").status_code == 200

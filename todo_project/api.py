@@ -1,0 +1,66 @@
+"""The JSON API: one NinjaAPI, one router per app, JSON errors that name the field."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from notifications.api import router as notifications_router
+from tasks.api import router as tasks_router
+from todo_project.accounts.api import JWTAuth
+from todo_project.accounts.api import router as accounts_router
+
+api = NinjaAPI(
+    title="Todo API",
+    version="1.0.0",
+    description=(
+        "Tasks, tags and notifications. Get a token from `POST /api/auth/token`, then send "
+        "`Authorization: Bearer <access>`."
+    ),
+    auth=JWTAuth(),
+    urls_namespace="api",
+)
+api.add_router("", accounts_router)
+api.add_router("", tasks_router)
+api.add_router("", notifications_router)
+
+
+def _validation_detail(exc: ValidationError, location: str) -> list[dict[str, object]]:
+    if hasattr(exc, "error_dict"):
+        return [
+            {"loc": [location, field], "msg": message, "type": "value_error"}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return [{"loc": [location], "msg": message, "type": "value_error"} for message in exc.messages]
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    location = "query" if request.method == "GET" else "body"
+    return api.create_response(request, {"detail": _validation_detail(exc, location)}, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    detail = [
+        {"loc": list(error.get("loc", [])), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in exc.errors
+    ]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def on_not_found(request: HttpRequest, exc: ObjectDoesNotExist) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_failed(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = exc.message if exc.message != "Unauthorized" else "Missing or invalid token."
+    response = api.create_response(request, {"detail": message}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response

@@ -1,0 +1,32 @@
+"""Writing events: the one way anything leaves the process."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .envelope import Event
+from .models import OutboxMessage
+from .signals import wake_relay
+
+
+def enqueue(event: Event, *, topics: tuple[str, ...], partition_key: str | int) -> None:
+    """Store `event` for each topic in the caller's transaction; the relay wakes on commit.
+
+    Must run inside `transaction.atomic()`: an event written outside the transaction of its
+    change could describe a change that never committed.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("enqueue() must be called inside transaction.atomic()")
+    envelope = event.to_envelope()
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            event_id=event.event_id,
+            topic=topic,
+            event_type=event.event_type,
+            partition_key=str(partition_key),
+            envelope=envelope,
+        )
+        for topic in topics
+    )
+    transaction.on_commit(wake_relay)

@@ -1,0 +1,163 @@
+"""The outbox relay: publishes committed events in order per partition key.
+
+On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED so relays in several processes
+can run side by side; a key whose oldest pending row is held by another relay is left to
+that relay, which keeps per-key order. A failed row blocks only its own key, with
+exponential backoff, and records the attempt and the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from todo_project.observability import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
+
+from .models import OutboxMessage
+from .signals import relay_wakeup
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# One relay per process: the in-process loop and a wake-up must not publish concurrently.
+_process_lock = threading.Lock()
+
+
+class Publisher(Protocol):
+    def publish(self, message: OutboxMessage) -> None: ...
+
+
+@dataclass
+class RelayResult:
+    published: int = 0
+    failed: int = 0
+    claimed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    seconds = min(settings.OUTBOX_MAX_ATTEMPTS_BACKOFF_SECONDS, 0.5 * 2 ** (attempts - 1))
+    return timedelta(seconds=seconds)
+
+
+def relay_once(
+    publisher: Publisher, *, batch_size: int = BATCH_SIZE, now: datetime | None = None
+) -> RelayResult:
+    with _process_lock:
+        return _relay_batch(publisher, batch_size=batch_size, now=now or timezone.now())
+
+
+def _relay_batch(publisher: Publisher, *, batch_size: int, now: datetime) -> RelayResult:
+    result = RelayResult()
+    with transaction.atomic():
+        pending = OutboxMessage.objects.filter(published_at=None).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        rows = list(pending[:batch_size])
+        if not rows:
+            return result
+        result.claimed = len(rows)
+        blocked = _keys_held_elsewhere(rows)
+        published: list[int] = []
+        for row in rows:
+            if row.partition_key in blocked:
+                continue
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                blocked.add(row.partition_key)
+                continue
+            try:
+                publisher.publish(row)
+            except Exception as exc:
+                blocked.add(row.partition_key)
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                row.next_attempt_at = now + backoff(row.attempts)
+                row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+                result.failed += 1
+                EVENTS_PUBLISH_FAILED.labels(topic=row.topic).inc()
+                logger.warning(
+                    "publishing %s %s to %s failed (attempt %d): %s",
+                    row.event_type, row.event_id, row.topic, row.attempts, exc,
+                )
+                continue
+            published.append(row.pk)
+            EVENTS_PUBLISHED.labels(topic=row.topic).inc()
+        if published:
+            OutboxMessage.objects.filter(pk__in=published).update(
+                published_at=now, attempts=F("attempts") + 1, last_error="", next_attempt_at=None
+            )
+        result.published = len(published)
+    return result
+
+
+def _keys_held_elsewhere(rows: list[OutboxMessage]) -> set[str]:
+    """Keys whose oldest pending row is not in this batch (locked by another relay)."""
+    ours: dict[str, int] = {}
+    for row in rows:
+        ours.setdefault(row.partition_key, row.pk)
+    oldest = dict(
+        OutboxMessage.objects.filter(published_at=None, partition_key__in=list(ours))
+        .values("partition_key")
+        .annotate(first=Min("id"))
+        .values_list("partition_key", "first")
+    )
+    return {key for key, first_id in ours.items() if oldest.get(key, first_id) < first_id}
+
+
+def next_retry_delay(now: datetime | None = None) -> float | None:
+    """Seconds until the earliest backed-off row is due again, None if none waits."""
+    due = OutboxMessage.objects.filter(published_at=None, next_attempt_at__isnull=False).aggregate(
+        first=Min("next_attempt_at")
+    )["first"]
+    if due is None:
+        return None
+    return max(0.0, (due - (now or timezone.now())).total_seconds())
+
+
+def drain(publisher: Publisher, *, batch_size: int = BATCH_SIZE) -> int:
+    """Publish until nothing publishable is left; returns how many were published."""
+    total = 0
+    while True:
+        result = relay_once(publisher, batch_size=batch_size)
+        total += result.published
+        if result.published == 0 or result.claimed < batch_size:
+            return total
+
+
+class RelayLoop(threading.Thread):
+    """Runs the relay in a background thread: on every commit that wrote events, and on a
+    slow poll as the safety net (other processes' commits, rows in backoff)."""
+
+    def __init__(self, publisher: Publisher, *, poll_seconds: float | None = None) -> None:
+        super().__init__(name="outbox-relay", daemon=True)
+        self.publisher = publisher
+        self.poll_seconds = poll_seconds or settings.OUTBOX_POLL_SECONDS
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        relay_wakeup.set()
+
+    def run(self) -> None:
+        timeout = 0.0
+        while not self.stopping.is_set():
+            relay_wakeup.wait(timeout)
+            relay_wakeup.clear()
+            if self.stopping.is_set():
+                break
+            try:
+                drain(self.publisher)
+                retry_in = next_retry_delay()
+            except Exception:
+                logger.exception("outbox relay pass failed")
+                retry_in = None
+            finally:
+                close_old_connections()
+            timeout = self.poll_seconds if retry_in is None else min(retry_in, self.poll_seconds)

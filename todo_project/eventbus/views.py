@@ -1,0 +1,28 @@
+"""Dapr app-channel routes (served by `manage.py worker`, and by the web app for tests)."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+
+def _token_ok(request: HttpRequest) -> bool:
+    expected = settings.APP_API_TOKEN
+    if not expected:
+        return True
+    return hmac.compare_digest(request.headers.get("dapr-api-token", ""), expected)
+
+
+@csrf_exempt
+@require_POST
+def job_trigger(request: HttpRequest, name: str) -> JsonResponse:
+    from tasks.reminders import handle_job_trigger
+
+    if not _token_ok(request):
+        return JsonResponse({"detail": "missing or wrong dapr-api-token"}, status=401)
+    status, reason = handle_job_trigger(name, request.body)
+    return JsonResponse({"job": name, "result": reason}, status=status)

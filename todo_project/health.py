@@ -1,0 +1,85 @@
+"""Liveness and readiness for probes and operators."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from todo_project.eventbus.selectors import outbox_stats
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+async def _channel_layer_roundtrip() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    channel = await layer.new_channel("readyz.")
+    payload = {"type": "readyz.ping", "nonce": uuid.uuid4().hex}
+    await layer.send(channel, payload)
+    received = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    if received.get("nonce") != payload["nonce"]:
+        raise RuntimeError("channel layer returned another message")
+
+
+def _check_sidecar() -> str:
+    import urllib.request
+
+    from dapr.conf import settings as dapr_settings
+
+    url = (
+        f"http://{dapr_settings.DAPR_RUNTIME_HOST}:{dapr_settings.DAPR_HTTP_PORT}"
+        "/v1.0/healthz/outbound"
+    )
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - sidecar on loopback
+        if response.status >= 300:
+            raise RuntimeError(f"sidecar answered {response.status}")
+    return "ok"
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, object] = {}
+    ready = True
+    probes = [("database", _check_database), ("channel_layer", _channel_layer_check)]
+    if settings.EVENT_BACKEND == "dapr":
+        probes.append(("dapr_sidecar", _check_sidecar))
+    for name, probe in probes:
+        try:
+            checks[name] = probe()
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}: {exc}"
+            ready = False
+    try:
+        checks["outbox"] = outbox_stats()
+    except Exception as exc:
+        checks["outbox"] = f"error: {type(exc).__name__}"
+        ready = False
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+def _channel_layer_check() -> str:
+    async_to_sync(_channel_layer_roundtrip)()
+    return "ok"
