@@ -34,7 +34,8 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["user", "created_at"], name="notification_unread",
+                fields=["user", "created_at"],
+                name="notification_unread",
                 condition=Q(read_at__isnull=True),
             ),
             models.Index(fields=["user", "created_at", "id"], name="notification_user_time"),

@@ -6,7 +6,14 @@ from .models import ActivityEntry, Tag, Task
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = (
-        "title", "user", "priority", "due_date", "completed", "recurrence", "version", "updated_at",
+        "title",
+        "user",
+        "priority",
+        "due_date",
+        "completed",
+        "recurrence",
+        "version",
+        "updated_at",
     )
     list_filter = ("priority", "completed", ("tags", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "description", "user__username")

@@ -146,8 +146,10 @@ class TaskFilter(django_filters.FilterSet):
             return [F("rank").desc(), "-id"]
         sort_by = sort_by or "due_date"
         if sort_by == "due_date":
-            key = F("due_date").desc(nulls_last=True) if descending else F("due_date").asc(
-                nulls_last=True
+            key = (
+                F("due_date").desc(nulls_last=True)
+                if descending
+                else F("due_date").asc(nulls_last=True)
             )
         elif sort_by == "title":
             key = Lower("title").desc() if descending else Lower("title").asc()

@@ -6,11 +6,10 @@ and under `manage.py worker` (Dapr).
 
 from __future__ import annotations
 
-from todo_project.eventbus.envelope import TASK_EVENTS, Event
-from todo_project.eventbus.registry import Handler
-
 from django.conf import settings
 
+from todo_project.eventbus.envelope import TASK_EVENTS, Event
+from todo_project.eventbus.registry import Handler
 from todo_project.eventbus.signals import wake_scheduler
 
 from . import reminders, services
@@ -22,8 +21,16 @@ REMINDER_FIELDS = frozenset({"reminder_at", "completed", "due_date", "reminder_o
 
 #: Snapshot fields the history shows for an update.
 HISTORY_FIELDS = (
-    "title", "description", "priority", "tags", "due_date", "reminder_at",
-    "reminder_offset_minutes", "recurrence", "timezone", "completed",
+    "title",
+    "description",
+    "priority",
+    "tags",
+    "due_date",
+    "reminder_at",
+    "reminder_offset_minutes",
+    "recurrence",
+    "timezone",
+    "completed",
 )
 
 
@@ -45,7 +52,6 @@ def record_activity(event: Event) -> None:
             "occurred_at": event.timestamp,
         },
     )
-
 
 
 def create_next_instance(event: Event) -> None:

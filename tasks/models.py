@@ -33,7 +33,9 @@ class Priority(models.IntegerChoices):
 
 
 class Tag(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags"
+    )
     name = models.CharField(max_length=TAG_MAX_LENGTH)
 
     class Meta:

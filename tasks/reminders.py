@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 import logging
-import zoneinfo
 import re
 import threading
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,7 +68,9 @@ def fire_reminder(
             return FireResult(False, "stale reminder")
         try:
             with transaction.atomic():
-                ReminderFiring.objects.create(task_id=task_id, reminder_at=reminder_at, fired_at=now)
+                ReminderFiring.objects.create(
+                    task_id=task_id, reminder_at=reminder_at, fired_at=now
+                )
         except IntegrityError:
             return FireResult(False, "already fired")
         event = build_event(
@@ -88,7 +90,9 @@ def fire_reminder(
 
 
 def _unfired() -> Any:
-    fired = ReminderFiring.objects.filter(task_id=OuterRef("pk"), reminder_at=OuterRef("reminder_at"))
+    fired = ReminderFiring.objects.filter(
+        task_id=OuterRef("pk"), reminder_at=OuterRef("reminder_at")
+    )
     return Task.objects.filter(completed=False, reminder_at__isnull=False).filter(~Exists(fired))
 
 
@@ -100,7 +104,9 @@ def fire_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
     """Fire every unfired reminder due at `now`; one step of the embedded scheduler."""
     now = now or timezone.now()
     due = list(
-        _unfired().filter(reminder_at__lte=now).order_by("reminder_at", "pk")
+        _unfired()
+        .filter(reminder_at__lte=now)
+        .order_by("reminder_at", "pk")
         .values_list("pk", "reminder_at")[:limit]
     )
     fired = 0
@@ -155,8 +161,11 @@ def sync_reminder_job(payload: dict[str, Any], *, deleted: bool = False) -> None
     gateway.schedule_job(
         name=name,
         due_time=when,
-        data={"task_id": int(payload["task_id"]), "reminder_at": when.isoformat(),
-              "version": int(payload.get("version", 0))},
+        data={
+            "task_id": int(payload["task_id"]),
+            "reminder_at": when.isoformat(),
+            "version": int(payload.get("version", 0)),
+        },
     )
 
 
@@ -199,7 +208,9 @@ def _reminder_time_from(body: bytes) -> datetime | None:
             except ValueError:
                 return None
             return parsed if parsed.tzinfo is not None else None
-        if isinstance(data, dict) and isinstance(data.get("value") or data.get("data"), (dict, str)):
+        if isinstance(data, dict) and isinstance(
+            data.get("value") or data.get("data"), (dict, str)
+        ):
             data = data.get("value") or data.get("data")
             if isinstance(data, str):
                 try:

@@ -136,7 +136,7 @@ def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
     """Validate `data` into `task` (unsaved). Returns the tag list when tags were given."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError({name: "Not a task field." for name in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Not a task field."))
     errors: dict[str, list[str]] = {}
     tags: list[str] | None = None
     cleaners = {
@@ -232,9 +232,7 @@ def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
             locked.series_start = None  # moving the first instance moves the series start
         tags = _apply(locked, data)
         changed = [n for n, old in before.items() if getattr(locked, n) != old]
-        if tags is not None and {t.casefold() for t in tags} != {
-            t.casefold() for t in before_tags
-        }:
+        if tags is not None and {t.casefold() for t in tags} != {t.casefold() for t in before_tags}:
             changed.append("tags")
         if not changed:
             return locked

@@ -20,8 +20,13 @@ def bearer(client, token: str, path: str = "/api/me"):
 
 def claims_for(user, **overrides):
     now = timezone.now()
-    claims = {"sub": user.username, "iss": "todo", "aud": "todo-api", "iat": now,
-              "exp": now + timedelta(minutes=5)}
+    claims = {
+        "sub": user.username,
+        "iss": "todo",
+        "aud": "todo-api",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+    }
     claims.update(overrides)
     return claims
 
@@ -33,8 +38,11 @@ def sign(claims, key=None, algorithm="HS256"):
 
 
 def test_token_pair_for_good_credentials(client, user):
-    response = client.post("/api/auth/token", {"username": "alice", "password": "pw-alice"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/token",
+        {"username": "alice", "password": "pw-alice"},
+        content_type="application/json",
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer"
@@ -42,23 +50,28 @@ def test_token_pair_for_good_credentials(client, user):
 
 
 def test_wrong_password_is_401_json(client, user):
-    response = client.post("/api/auth/token", {"username": "alice", "password": "nope"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/token",
+        {"username": "alice", "password": "nope"},
+        content_type="application/json",
+    )
     assert response.status_code == 401
     assert response.json()["detail"] == "Wrong username or password."
 
 
 def test_refresh_gives_a_new_pair(client, user):
     pair = issue_tokens(user)
-    response = client.post("/api/auth/refresh", {"refresh": pair.refresh},
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/refresh", {"refresh": pair.refresh}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert bearer(client, response.json()["access"]).status_code == 200
 
 
 def test_access_token_is_not_a_refresh_token(client, user):
-    response = client.post("/api/auth/refresh", {"refresh": issue_tokens(user).access},
-                           content_type="application/json")
+    response = client.post(
+        "/api/auth/refresh", {"refresh": issue_tokens(user).access}, content_type="application/json"
+    )
     assert response.status_code == 401
 
 

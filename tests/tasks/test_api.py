@@ -57,8 +57,10 @@ class TestCreate:
             ({"title": "ok", "reminder_at": "2026-12-01T09:00:00"}, "reminder_at"),
             ({"title": "ok", "timezone": "Mars/Olympus"}, "timezone"),
             ({"title": "ok", "recurrence": "FREQ=WEEKLY"}, "recurrence"),
-            ({"title": "ok", "recurrence": "FREQ=HOURLY", "due_date": "2026-12-01T09:00Z"},
-             "recurrence"),
+            (
+                {"title": "ok", "recurrence": "FREQ=HOURLY", "due_date": "2026-12-01T09:00Z"},
+                "recurrence",
+            ),
             ({"title": "ok", "reminder_offset_minutes": 30}, "reminder_offset_minutes"),
             ({"title": "ok", "reminder_offset_minutes": -1}, "reminder_offset_minutes"),
             ({}, "title"),
@@ -90,8 +92,12 @@ class TestCreate:
     def test_recurring_task_gets_a_summary(self, api):
         response = api.post(
             "/api/todos",
-            {"title": "t", "due_date": "2026-12-07T09:00:00+01:00",
-             "recurrence": "freq=weekly;interval=2;byday=MO,WE", "timezone": "Europe/Berlin"},
+            {
+                "title": "t",
+                "due_date": "2026-12-07T09:00:00+01:00",
+                "recurrence": "freq=weekly;interval=2;byday=MO,WE",
+                "timezone": "Europe/Berlin",
+            },
         )
         assert response.status_code == 201, response.content
         body = response.json()
@@ -164,13 +170,24 @@ class TestListFilters:
     @pytest.fixture
     def tasks(self, user, other_user):
         now = timezone.now()
-        make(user, "Write quarterly report", priority="high", tags=["work", "writing"],
-             due_date=now + timedelta(days=2))
+        make(
+            user,
+            "Write quarterly report",
+            priority="high",
+            tags=["work", "writing"],
+            due_date=now + timedelta(days=2),
+        )
         make(user, "Buy milk", priority="low", tags=["home"], due_date=now - timedelta(days=1))
-        make(user, "Call plumber", priority="urgent", tags=["home", "urgent-ish"],
-             description="kitchen sink leaks")
-        done = make(user, "Pay rent", priority="medium", tags=["home"],
-                    due_date=now - timedelta(days=3))
+        make(
+            user,
+            "Call plumber",
+            priority="urgent",
+            tags=["home", "urgent-ish"],
+            description="kitchen sink leaks",
+        )
+        done = make(
+            user, "Pay rent", priority="medium", tags=["home"], due_date=now - timedelta(days=3)
+        )
         services.task_complete(task=done)
         make(other_user, "Bob's secret report", tags=["work"])
 
@@ -181,12 +198,17 @@ class TestListFilters:
 
     def test_priority_any_of(self, api, tasks):
         assert sorted(ids(api.get("/api/todos?priority=low&priority=urgent"))) == [
-            "Buy milk", "Call plumber"]
+            "Buy milk",
+            "Call plumber",
+        ]
 
     def test_tag_all_of_case_insensitive(self, api, tasks):
         assert ids(api.get("/api/todos?tag=HOME&tag=urgent-ish")) == ["Call plumber"]
         assert sorted(ids(api.get("/api/todos?tag=home"))) == [
-            "Buy milk", "Call plumber", "Pay rent"]
+            "Buy milk",
+            "Call plumber",
+            "Pay rent",
+        ]
 
     def test_search_words_in_title_or_description(self, api, tasks):
         assert ids(api.get("/api/todos?search=REPORT")) == ["Write quarterly report"]
@@ -221,10 +243,17 @@ class TestListFilters:
 
     @pytest.mark.parametrize(
         ("query", "field"),
-        [("priority=critical", "priority"), ("status=open", "status"),
-         ("sort_by=colour", "sort_by"), ("order=sideways", "order"), ("limit=0", "limit"),
-         ("limit=201", "limit"), ("offset=-1", "offset"), ("due_before=soon", "due_before"),
-         ("overdue=maybe", "overdue")],
+        [
+            ("priority=critical", "priority"),
+            ("status=open", "status"),
+            ("sort_by=colour", "sort_by"),
+            ("order=sideways", "order"),
+            ("limit=0", "limit"),
+            ("limit=201", "limit"),
+            ("offset=-1", "offset"),
+            ("due_before=soon", "due_before"),
+            ("overdue=maybe", "overdue"),
+        ],
     )
     def test_bad_parameters_are_422_naming_the_parameter(self, api, tasks, query, field):
         response = api.get(f"/api/todos?{query}")
@@ -244,17 +273,37 @@ class TestListSorting:
 
     def test_due_date_ascending_puts_undated_last(self, api, dated):
         assert ids(api.get("/api/todos?sort_by=due_date&order=asc")) == [
-            "early", "middle", "late", "no due A", "no due B"]
+            "early",
+            "middle",
+            "late",
+            "no due A",
+            "no due B",
+        ]
 
     def test_due_date_descending_still_puts_undated_last(self, api, dated):
         assert ids(api.get("/api/todos?sort_by=due_date&order=desc")) == [
-            "late", "middle", "early", "no due B", "no due A"]
+            "late",
+            "middle",
+            "early",
+            "no due B",
+            "no due A",
+        ]
 
     def test_priority_sorts_by_urgency_not_alphabet(self, api, dated):
         assert ids(api.get("/api/todos?sort_by=priority")) == [
-            "early", "no due B", "middle", "late", "no due A"]
+            "early",
+            "no due B",
+            "middle",
+            "late",
+            "no due A",
+        ]
         assert ids(api.get("/api/todos?sort_by=priority&order=desc")) == [
-            "no due A", "late", "middle", "no due B", "early"]
+            "no due A",
+            "late",
+            "middle",
+            "no due B",
+            "early",
+        ]
 
     def test_title_sort_ignores_case(self, api, user):
         for title in ["banana", "Apple", "cherry"]:
@@ -306,8 +355,12 @@ def test_tags_endpoint_counts_the_users_tags(api, user, other_user):
 
 def test_me(api, user):
     body = api.get("/api/me").json()
-    assert body == {"id": user.pk, "username": "alice", "email": "alice@example.com",
-                    "timezone": "Europe/Berlin"}
+    assert body == {
+        "id": user.pk,
+        "username": "alice",
+        "email": "alice@example.com",
+        "timezone": "Europe/Berlin",
+    }
 
 
 def test_openapi_document_and_docs_are_served(client, db):

@@ -29,7 +29,13 @@ class OutboxStateFilter(admin.SimpleListFilter):
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "event_type", "topic", "partition_key", "created_at", "published_at", "attempts",
+        "id",
+        "event_type",
+        "topic",
+        "partition_key",
+        "created_at",
+        "published_at",
+        "attempts",
         "short_error",
     )
     list_filter = (OutboxStateFilter, "topic", "event_type")
@@ -53,8 +59,15 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "topic", "consumer", "event_type", "event_id", "attempts",
-                    "resolved_at")
+    list_display = (
+        "created_at",
+        "topic",
+        "consumer",
+        "event_type",
+        "event_id",
+        "attempts",
+        "resolved_at",
+    )
     list_filter = ("topic", "consumer", ("resolved_at", admin.EmptyFieldListFilter))
     search_fields = ("=event_id", "error")
     readonly_fields = [f.name for f in DeadLetter._meta.fields if f.name != "resolved_at"]

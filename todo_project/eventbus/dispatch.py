@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from todo_project.observability import EVENTS_CONSUMED
 
 from .envelope import Event
-from .models import ProcessedEvent
+from .models import DeadLetter, ProcessedEvent
 from .registry import Handler, handlers_for
 
 logger = logging.getLogger(__name__)
@@ -116,3 +116,28 @@ def dispatch(
             topic=topic, handler=handler.name, outcome="success" if ran else "duplicate"
         ).inc()
     return outcome
+
+
+def dead_letter_failures(
+    topic: str, event: Event, outcome: Outcome, *, raw: str, attempts: int
+) -> None:
+    """Give up on the handlers that kept failing: record each for operators."""
+    for name, error in outcome.failed.items():
+        logger.error(
+            "giving up on %s %s for %s after %d attempts: %s",
+            event.event_type,
+            event.event_id,
+            name,
+            attempts,
+            error,
+        )
+        DeadLetter.objects.create(
+            topic=topic,
+            consumer=name,
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+            raw=raw,
+            error=f"{type(error).__name__}: {error}",
+            attempts=attempts,
+        )
+        EVENTS_CONSUMED.labels(topic=topic, handler=name, outcome="dead_letter").inc()

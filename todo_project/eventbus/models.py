@@ -50,9 +50,7 @@ class ProcessedEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["consumer", "event_id"], name="processed_event_unique"
-            ),
+            models.UniqueConstraint(fields=["consumer", "event_id"], name="processed_event_unique"),
         ]
         indexes = [models.Index(fields=["processed_at"], name="processed_event_time")]
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import logging
 from functools import cache
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from .dispatch import DatabaseDedup, dispatch
+from .dispatch import DatabaseDedup, dead_letter_failures, dispatch
 from .envelope import PoisonMessage, parse_envelope
 from .models import DeadLetter, OutboxMessage
 
 if TYPE_CHECKING:
     from .dapr_gateway import DaprGateway
-
-logger = logging.getLogger(__name__)
 
 
 class HandlersFailed(Exception):
@@ -49,17 +46,9 @@ class LocalBus:
         if attempt < settings.HANDLER_MAX_ATTEMPTS:
             failed = ", ".join(f"{name}: {exc}" for name, exc in outcome.failed.items())
             raise HandlersFailed(failed)
-        for name, exc in outcome.failed.items():
-            logger.error("dead-lettering %s for handler %s: %s", event.event_id, name, exc)
-            DeadLetter.objects.create(
-                topic=message.topic,
-                consumer=name,
-                event_id=str(event.event_id),
-                event_type=event.event_type,
-                raw=json.dumps(message.envelope),
-                error=f"{type(exc).__name__}: {exc}",
-                attempts=attempt,
-            )
+        dead_letter_failures(
+            message.topic, event, outcome, raw=json.dumps(message.envelope), attempts=attempt
+        )
 
 
 class DaprPublisher:

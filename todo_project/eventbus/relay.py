@@ -84,7 +84,11 @@ def _relay_batch(publisher: Publisher, *, batch_size: int, now: datetime) -> Rel
                 EVENTS_PUBLISH_FAILED.labels(topic=row.topic).inc()
                 logger.warning(
                     "publishing %s %s to %s failed (attempt %d): %s",
-                    row.event_type, row.event_id, row.topic, row.attempts, exc,
+                    row.event_type,
+                    row.event_id,
+                    row.topic,
+                    row.attempts,
+                    exc,
                 )
                 continue
             published.append(row.pk)

@@ -23,7 +23,7 @@ from django.db import close_old_connections
 
 from todo_project.observability import EVENTS_CONSUMED
 
-from .dispatch import DedupStore, dispatch
+from .dispatch import DedupStore, dead_letter_failures, dispatch
 from .envelope import PoisonMessage, dead_letter_topic, parse_envelope
 from .models import DeadLetter
 
@@ -78,15 +78,7 @@ def consume_message(
     if attempt < settings.HANDLER_MAX_ATTEMPTS:
         return "retry"
     attempts.forget(key)
-    for name, exc in outcome.failed.items():
-        logger.error("giving up on %s for %s after %d attempts: %s", event.event_id, name,
-                     attempt, exc)
-        DeadLetter.objects.create(
-            topic=topic, consumer=name, event_id=str(event.event_id),
-            event_type=event.event_type, raw=_text(raw), error=f"{type(exc).__name__}: {exc}",
-            attempts=attempt,
-        )
-        EVENTS_CONSUMED.labels(topic=topic, handler=name, outcome="dead_letter").inc()
+    dead_letter_failures(topic, event, outcome, raw=_text(raw), attempts=attempt)
     return "drop"
 
 
@@ -132,7 +124,9 @@ class TopicConsumer(threading.Thread):
             with self.busy:
                 try:
                     verdict = consume_message(
-                        self.topic, message.raw_data() or message.data(), self.dedup,
+                        self.topic,
+                        message.raw_data() or message.data(),
+                        self.dedup,
                         self.attempts,
                     )
                 except Exception:
@@ -140,8 +134,11 @@ class TopicConsumer(threading.Thread):
                     verdict = "retry"
                 finally:
                     close_old_connections()
-                {"success": subscription.respond_success, "retry": subscription.respond_retry,
-                 "drop": subscription.respond_drop}[verdict](message)
+                {
+                    "success": subscription.respond_success,
+                    "retry": subscription.respond_retry,
+                    "drop": subscription.respond_drop,
+                }[verdict](message)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -180,7 +177,10 @@ class AppChannelServer(threading.Thread):
     def __init__(self, host: str, port: int) -> None:
         super().__init__(name="app-channel", daemon=True)
         self.server = make_server(
-            host, port, app_channel_application(), server_class=_ThreadingWSGIServer,
+            host,
+            port,
+            app_channel_application(),
+            server_class=_ThreadingWSGIServer,
             handler_class=_QuietHandler,
         )
 

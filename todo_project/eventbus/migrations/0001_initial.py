@@ -4,63 +4,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='DeadLetter',
+            name="DeadLetter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('topic', models.CharField(max_length=100)),
-                ('consumer', models.CharField(blank=True, default='', max_length=100)),
-                ('event_id', models.CharField(blank=True, default='', max_length=64)),
-                ('event_type', models.CharField(blank=True, default='', max_length=60)),
-                ('raw', models.TextField(help_text='The message as received.')),
-                ('error', models.TextField()),
-                ('attempts', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("topic", models.CharField(max_length=100)),
+                ("consumer", models.CharField(blank=True, default="", max_length=100)),
+                ("event_id", models.CharField(blank=True, default="", max_length=64)),
+                ("event_type", models.CharField(blank=True, default="", max_length=60)),
+                ("raw", models.TextField(help_text="The message as received.")),
+                ("error", models.TextField()),
+                ("attempts", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.UUIDField()),
-                ('topic', models.CharField(max_length=100)),
-                ('event_type', models.CharField(max_length=60)),
-                ('partition_key', models.CharField(max_length=100)),
-                ('envelope', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.UUIDField()),
+                ("topic", models.CharField(max_length=100)),
+                ("event_type", models.CharField(max_length=60)),
+                ("partition_key", models.CharField(max_length=100)),
+                ("envelope", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(condition=models.Q(('published_at', None)), fields=['id'], name='outbox_pending'), models.Index(fields=['published_at'], name='outbox_published_at')],
-                'constraints': [models.UniqueConstraint(fields=('event_id', 'topic'), name='outbox_event_topic_unique')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("published_at", None)),
+                        fields=["id"],
+                        name="outbox_pending",
+                    ),
+                    models.Index(fields=["published_at"], name="outbox_published_at"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("event_id", "topic"), name="outbox_event_topic_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProcessedEvent',
+            name="ProcessedEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('consumer', models.CharField(max_length=100)),
-                ('event_id', models.UUIDField()),
-                ('processed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("consumer", models.CharField(max_length=100)),
+                ("event_id", models.UUIDField()),
+                ("processed_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['processed_at'], name='processed_event_time')],
-                'constraints': [models.UniqueConstraint(fields=('consumer', 'event_id'), name='processed_event_unique')],
+                "indexes": [models.Index(fields=["processed_at"], name="processed_event_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("consumer", "event_id"), name="processed_event_unique"
+                    )
+                ],
             },
         ),
     ]

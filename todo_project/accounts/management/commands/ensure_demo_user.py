@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from todo_project.accounts.models import User
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo"  # noqa: S105 - embedded mode only, refused otherwise
+DEMO_PASSWORD = "demo"
 
 
 class Command(BaseCommand):
