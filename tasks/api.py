@@ -5,10 +5,12 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from . import recurrence as rrules
 from . import selectors, services
 from .models import ActivityEntry, Task
 from .schemas import (
     ActivityOut,
+    OccurrencesOut,
     OrderName,
     PriorityName,
     SortField,
@@ -101,6 +103,18 @@ def todo_activity(request: HttpRequest, task_id: int) -> list[ActivityEntry]:
     """Newest first: who changed what, and when, as recorded by the task-events consumer."""
     entries = selectors.task_activity(user=request.user, task_id=task_id)  # type: ignore[arg-type]
     return list(entries.select_related("user")[:500])
+
+
+@router.get("/todos/{task_id}/occurrences", response=OccurrencesOut, summary="Upcoming occurrences")
+def todo_occurrences(
+    request: HttpRequest, task_id: int, limit: int = Query(5, ge=1, le=100)
+) -> dict[str, object]:
+    """The next due dates of a recurring task's series, after this instance and now."""
+    task = _task(request, task_id)
+    return {
+        "summary": rrules.describe(task.recurrence) if task.recurrence else None,
+        "occurrences": selectors.task_upcoming_occurrences(task=task, limit=limit),
+    }
 
 
 @router.get("/tags", response=list[TagOut], summary="Your tags with task counts")

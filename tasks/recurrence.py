@@ -90,8 +90,8 @@ _WEEKDAYS_MO_FR = frozenset(range(5))
 _MAX_NUMBER = 1_000_000
 _MAX_YEAR = 9999
 
-_BYDAY_ITEM = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
-_UNTIL_VALUE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
+_BYDAY_ITEM = re.compile(r"([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_UNTIL_VALUE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})(Z?))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +223,7 @@ def _numbers(name: str, value: str, low: int, high: int, what: str) -> tuple[int
     seen: list[int] = []
     for item in value.split(","):
         item = item.strip()
-        if not re.fullmatch(r"[+-]?\d{1,4}", item):
+        if not re.fullmatch(r"[+-]?[0-9]{1,4}", item):
             shown = item or "an empty item"
             raise RecurrenceError(f"{name}={value} is not valid: {shown} is not {what}")
         number = int(item)

@@ -135,3 +135,8 @@ class ActivityOut(Schema):
     @staticmethod
     def resolve_actor(obj: Any) -> str:
         return str(obj.user.get_username())
+
+
+class OccurrencesOut(Schema):
+    summary: str | None = Field(..., description="The rule in words, null for a one-off task.")
+    occurrences: list[datetime] = Field(..., description="Upcoming due dates, in the task's zone.")

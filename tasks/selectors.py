@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from todo_project.accounts.models import User
 
+from . import recurrence as rrules
 from .filters import TaskFilter
 from .models import ActivityEntry, Tag, Task
 
@@ -73,3 +76,19 @@ def tag_counts(*, user: User) -> list[dict[str, Any]]:
 def task_activity(*, user: User, task_id: int) -> QuerySet[ActivityEntry]:
     task_get(user=user, task_id=task_id)  # 404 for someone else's task
     return ActivityEntry.objects.filter(user=user, task_id=task_id)
+
+
+def task_upcoming_occurrences(
+    *, task: Task, limit: int, now: datetime | None = None
+) -> list[datetime]:
+    """The next due dates of the task's series after this instance (or now, if later)."""
+    if not task.recurrence or task.due_date is None:
+        return []
+    after = max(task.due_date, now or timezone.now())
+    return rrules.occurrences(
+        task.recurrence,
+        series_start=task.series_start or task.due_date,
+        tz=task.timezone,
+        after=after,
+        limit=limit,
+    )

@@ -326,7 +326,8 @@ def task_create_next_instance(
             reminder_at=next_due - timedelta(minutes=offset) if offset is not None else None,
             recurrence=str(completed["recurrence"]),
             timezone=tz,
-            series_id=completed.get("series_id") or parent.series_id or uuid.uuid4(),
+            series_id=parent.series_id
+            or uuid.UUID(str(completed.get("series_id") or uuid.uuid4())),
             series_start=series_start,
             recurrence_parent=parent,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from socketserver import ThreadingMixIn
 from typing import Any, Literal
@@ -124,27 +125,38 @@ class TopicConsumer(threading.Thread):
             with self.busy:
                 try:
                     verdict = consume_message(
-                        self.topic,
-                        message.raw_data() or message.data(),
-                        self.dedup,
-                        self.attempts,
+                        self.topic, message.raw_data() or message.data(), self.dedup, self.attempts
                     )
                 except Exception:
                     logger.exception("unexpected failure consuming %s", message.id())
                     verdict = "retry"
                 finally:
                     close_old_connections()
-                {
-                    "success": subscription.respond_success,
-                    "retry": subscription.respond_retry,
-                    "drop": subscription.respond_drop,
-                }[verdict](message)
+                self._acknowledge(subscription, message, verdict)
 
-    def stop(self) -> None:
+    @staticmethod
+    def _acknowledge(subscription: Any, message: Any, verdict: Verdict) -> None:
+        if verdict == "success":
+            subscription.respond_success(message)
+        elif verdict == "retry":
+            subscription.respond_retry(message)
+        else:
+            subscription.respond_drop(message)
+
+    def stop(self, *, flush_seconds: float = 2.0) -> None:
         self.stopping.set()
         with self.busy:  # let the message in hand finish and be acknowledged
-            if self.subscription is not None:
-                self.subscription.close()
+            if self.subscription is None:
+                return
+            # Closing cancels the stream at once; give the acknowledgement just queued a
+            # moment to leave. Were it lost anyway, the runtime redelivers the message and
+            # deduplication absorbs it: an effect is never lost, at worst retried.
+            pending = getattr(self.subscription, "_send_queue", None)
+            deadline = time.monotonic() + flush_seconds
+            while pending is not None and not pending.empty() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.05)
+            self.subscription.close()
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
