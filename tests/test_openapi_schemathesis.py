@@ -1,0 +1,71 @@
+"""Property-based run over the whole OpenAPI document, authenticated: no server error and
+no response that contradicts the schema, whatever schemathesis generates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
+
+from tasks import services
+from todo_project.accounts.models import User
+from todo_project.accounts.tokens import issue_tokens
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture
+def keep_test_connection() -> Iterator[None]:
+    """Calling the WSGI app directly would close the test's database connection at the end
+    of every request (Django's test client unhooks this the same way)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def auth_headers(db: None, keep_test_connection: None) -> dict[str, str]:
+    user, _ = User.objects.get_or_create(username="fuzz", defaults={"timezone": "Europe/Berlin"})
+    if not user.tasks.exists():
+        # Something for /todos/{id} to find: ids 1.. are likely generated.
+        for i in range(3):
+            services.task_create(
+                user=user,
+                data={
+                    "title": f"seed {i}",
+                    "tags": ["seed"],
+                    "recurrence": "FREQ=DAILY",
+                    "due_date": user.date_joined,
+                },
+            )
+    return {"Authorization": f"Bearer {issue_tokens(user).access}"}
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+def test_api_never_errors_and_always_matches_its_schema(case, auth_headers):
+    case.call_and_validate(
+        headers=auth_headers,
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )
