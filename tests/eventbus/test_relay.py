@@ -256,3 +256,22 @@ class TestDaprPublisher:
             if c.topic == TASK_EVENTS
         ]
         assert titles == ["t0", "t1", "t2"]
+
+
+class TestRelayLoop:
+    def test_commit_wakes_the_relay_and_the_handlers_run_without_polling(self, api, user):
+        from todo_project.eventbus.relay import RelayLoop
+
+        loop = RelayLoop(LocalBus(), poll_seconds=60)  # the poll would never come in time
+        loop.start()
+        try:
+            task_id = api.post("/api/todos", {"title": "Live"}).json()["id"]
+            deadline = timezone.now() + timedelta(seconds=5)
+            while not ActivityEntry.objects.filter(task_id=task_id).exists():
+                assert timezone.now() < deadline, "the relay did not wake on commit"
+                loop.stopping.wait(0.02)
+        finally:
+            loop.stop()
+            loop.join(5)
+        assert not loop.is_alive()
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
