@@ -6,6 +6,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from . import selectors, services
+from todo_project.api_errors import AUTH_ERRORS, OBJECT_ERRORS
+
 from .models import Notification
 
 router = Router(tags=["notifications"])
@@ -38,7 +40,11 @@ class MarkedOut(Schema):
     marked: int
 
 
-@router.get("/notifications", response=NotificationListOut, summary="Your notifications")
+@router.get(
+    "/notifications",
+    response={200: NotificationListOut, **AUTH_ERRORS},
+    summary="Your notifications",
+)
 def list_notifications(
     request: HttpRequest,
     unread: bool = False,
@@ -56,17 +62,25 @@ def list_notifications(
     }
 
 
-@router.get("/notifications/unread-count", response=UnreadOut, summary="Unread count")
+@router.get(
+    "/notifications/unread-count", response={200: UnreadOut, **AUTH_ERRORS}, summary="Unread count"
+)
 def notifications_unread_count(request: HttpRequest) -> dict[str, int]:
     return {"unread": selectors.unread_count(user=request.user)}  # type: ignore[arg-type]
 
 
-@router.post("/notifications/read-all", response=MarkedOut, summary="Mark all read")
+@router.post(
+    "/notifications/read-all", response={200: MarkedOut, **AUTH_ERRORS}, summary="Mark all read"
+)
 def notifications_read_all(request: HttpRequest) -> dict[str, int]:
     return {"marked": services.notification_mark_all_read(user=request.user)}  # type: ignore[arg-type]
 
 
-@router.post("/notifications/{notification_id}/read", response=NotificationOut, summary="Mark read")
+@router.post(
+    "/notifications/{notification_id}/read",
+    response={200: NotificationOut, **OBJECT_ERRORS},
+    summary="Mark read",
+)
 def notification_read(request: HttpRequest, notification_id: int) -> Notification:
     notification = selectors.notification_get(user=request.user, notification_id=notification_id)  # type: ignore[arg-type]
     return services.notification_mark_read(notification=notification)

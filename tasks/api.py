@@ -7,6 +7,8 @@ from ninja import Query, Router, Status
 
 from . import recurrence as rrules
 from . import selectors, services
+from todo_project.api_errors import AUTH_ERRORS, OBJECT_ERRORS
+
 from .models import ActivityEntry, Task
 from .schemas import (
     ActivityOut,
@@ -30,7 +32,7 @@ def _task(request: HttpRequest, task_id: int) -> Task:
     return selectors.task_get(user=request.user, task_id=task_id)  # type: ignore[arg-type]
 
 
-@router.get("/todos", response=TaskListOut, summary="List tasks")
+@router.get("/todos", response={200: TaskListOut, **AUTH_ERRORS}, summary="List tasks")
 def list_todos(
     request: HttpRequest,
     priority: list[PriorityName] = Query(None, description="Any of these (repeatable)."),
@@ -54,24 +56,28 @@ def list_todos(
     )
 
 
-@router.post("/todos", response={201: TaskOut}, summary="Create a task")
+@router.post("/todos", response={201: TaskOut, **AUTH_ERRORS}, summary="Create a task")
 def create_todo(request: HttpRequest, body: TaskWrite) -> Status[Task]:
     task = services.task_create(user=request.user, data=write_data(body, partial=False))  # type: ignore[arg-type]
     return Status(201, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
 
 
-@router.get("/todos/{task_id}", response=TaskOut, summary="Read a task")
+@router.get("/todos/{task_id}", response={200: TaskOut, **OBJECT_ERRORS}, summary="Read a task")
 def read_todo(request: HttpRequest, task_id: int) -> Task:
     return _task(request, task_id)
 
 
-@router.patch("/todos/{task_id}", response=TaskOut, summary="Change some fields")
+@router.patch(
+    "/todos/{task_id}", response={200: TaskOut, **OBJECT_ERRORS}, summary="Change some fields"
+)
 def patch_todo(request: HttpRequest, task_id: int, body: TaskPatch) -> Task:
     services.task_update(task=_task(request, task_id), data=write_data(body, partial=True))
     return _task(request, task_id)
 
 
-@router.put("/todos/{task_id}", response=TaskOut, summary="Replace a task's fields")
+@router.put(
+    "/todos/{task_id}", response={200: TaskOut, **OBJECT_ERRORS}, summary="Replace a task's fields"
+)
 def put_todo(request: HttpRequest, task_id: int, body: TaskWrite) -> Task:
     task = _task(request, task_id)
     data = write_data(body, partial=False)
@@ -80,32 +86,44 @@ def put_todo(request: HttpRequest, task_id: int, body: TaskWrite) -> Task:
     return _task(request, task_id)
 
 
-@router.delete("/todos/{task_id}", response={204: None}, summary="Delete a task")
+@router.delete("/todos/{task_id}", response={204: None, **OBJECT_ERRORS}, summary="Delete a task")
 def delete_todo(request: HttpRequest, task_id: int) -> Status[None]:
     services.task_delete(task=_task(request, task_id))
     return Status(204, None)
 
 
-@router.post("/todos/{task_id}/complete", response=TaskOut, summary="Complete a task")
+@router.post(
+    "/todos/{task_id}/complete", response={200: TaskOut, **OBJECT_ERRORS}, summary="Complete a task"
+)
 def complete_todo(request: HttpRequest, task_id: int) -> Task:
     services.task_complete(task=_task(request, task_id))
     return _task(request, task_id)
 
 
-@router.post("/todos/{task_id}/reopen", response=TaskOut, summary="Reopen a task")
+@router.post(
+    "/todos/{task_id}/reopen", response={200: TaskOut, **OBJECT_ERRORS}, summary="Reopen a task"
+)
 def reopen_todo(request: HttpRequest, task_id: int) -> Task:
     services.task_reopen(task=_task(request, task_id))
     return _task(request, task_id)
 
 
-@router.get("/todos/{task_id}/activity", response=list[ActivityOut], summary="Task history")
+@router.get(
+    "/todos/{task_id}/activity",
+    response={200: list[ActivityOut], **OBJECT_ERRORS},
+    summary="Task history",
+)
 def todo_activity(request: HttpRequest, task_id: int) -> list[ActivityEntry]:
     """Newest first: who changed what, and when, as recorded by the task-events consumer."""
     entries = selectors.task_activity(user=request.user, task_id=task_id)  # type: ignore[arg-type]
     return list(entries.select_related("user")[:500])
 
 
-@router.get("/todos/{task_id}/occurrences", response=OccurrencesOut, summary="Upcoming occurrences")
+@router.get(
+    "/todos/{task_id}/occurrences",
+    response={200: OccurrencesOut, **OBJECT_ERRORS},
+    summary="Upcoming occurrences",
+)
 def todo_occurrences(
     request: HttpRequest, task_id: int, limit: int = Query(5, ge=1, le=100)
 ) -> dict[str, object]:
@@ -117,6 +135,8 @@ def todo_occurrences(
     }
 
 
-@router.get("/tags", response=list[TagOut], summary="Your tags with task counts")
+@router.get(
+    "/tags", response={200: list[TagOut], **AUTH_ERRORS}, summary="Your tags with task counts"
+)
 def list_tags(request: HttpRequest) -> list[dict[str, object]]:
     return selectors.tag_counts(user=request.user)  # type: ignore[arg-type]

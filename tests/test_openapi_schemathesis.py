@@ -15,6 +15,7 @@ from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from tasks import services
@@ -67,5 +68,10 @@ def auth_headers(db: None, keep_test_connection: None) -> dict[str, str]:
 def test_api_never_errors_and_always_matches_its_schema(case, auth_headers):
     case.call_and_validate(
         headers=auth_headers,
-        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            status_code_conformance,
+            content_type_conformance,
+        ],
     )

@@ -8,6 +8,8 @@ from ninja import Router, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
+from todo_project.api_errors import AUTH_ERRORS
+
 from . import tokens
 from .models import User
 
@@ -57,7 +59,9 @@ def _token_out(pair: tokens.TokenPair) -> TokenOut:
     )
 
 
-@router.post("/auth/token", response={200: TokenOut}, auth=None, summary="Get tokens")
+@router.post(
+    "/auth/token", response={200: TokenOut, **AUTH_ERRORS}, auth=None, summary="Get tokens"
+)
 def obtain_token(request: HttpRequest, credentials: TokenIn) -> TokenOut:
     """Exchange a username and password for an access token and a refresh token."""
     user = authenticate(request, username=credentials.username, password=credentials.password)
@@ -66,7 +70,9 @@ def obtain_token(request: HttpRequest, credentials: TokenIn) -> TokenOut:
     return _token_out(tokens.issue_tokens(user))
 
 
-@router.post("/auth/refresh", response={200: TokenOut}, auth=None, summary="Refresh tokens")
+@router.post(
+    "/auth/refresh", response={200: TokenOut, **AUTH_ERRORS}, auth=None, summary="Refresh tokens"
+)
 def refresh_token(request: HttpRequest, body: RefreshIn) -> TokenOut:
     """Exchange a valid refresh token for a new pair."""
     try:
@@ -76,7 +82,7 @@ def refresh_token(request: HttpRequest, body: RefreshIn) -> TokenOut:
     return _token_out(tokens.issue_tokens(user))
 
 
-@router.get("/me", response=MeOut, summary="The authenticated user")
+@router.get("/me", response={200: MeOut, 401: AUTH_ERRORS[401]}, summary="The authenticated user")
 def me(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
