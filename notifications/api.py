@@ -5,9 +5,9 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from . import selectors, services
-from todo_project.api_errors import AUTH_ERRORS, OBJECT_ERRORS
+from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
 
+from . import selectors, services
 from .models import Notification
 
 router = Router(tags=["notifications"])
@@ -49,7 +49,7 @@ def list_notifications(
     request: HttpRequest,
     unread: bool = False,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, object]:
     """Newest first; `unread=true` keeps only unread ones."""
     queryset = selectors.notification_list(user=request.user, unread_only=unread)  # type: ignore[arg-type]

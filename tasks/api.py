@@ -5,10 +5,10 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
+
 from . import recurrence as rrules
 from . import selectors, services
-from todo_project.api_errors import AUTH_ERRORS, OBJECT_ERRORS
-
 from .models import ActivityEntry, Task
 from .schemas import (
     ActivityOut,
@@ -45,7 +45,7 @@ def list_todos(
     sort_by: SortField | None = Query(None, description="Default: due_date, or relevance."),
     order: OrderName = "asc",
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> selectors.TaskPage:
     """Tasks without a due date sort last in both orders; ties break by id."""
     return selectors.task_list(

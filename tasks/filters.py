@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -32,6 +34,11 @@ class MultipleValueField(forms.MultipleChoiceField):
     def valid_value(self, value: str) -> bool:
         return True
 
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        for item in value:
+            ProhibitNullCharactersValidator()(item)
+
 
 class MultipleValueFilter(django_filters.MultipleChoiceFilter):
     field_class = MultipleValueField
@@ -44,9 +51,15 @@ class AwareDateTimeField(forms.DateTimeField):
 
     def to_python(self, value: Any) -> datetime | None:
         parsed = super().to_python(value)
-        if parsed is not None and timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-        return parsed
+        if parsed is None:
+            return None
+        try:
+            if timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed)
+            # UTC for the database: PostgreSQL refuses offsets Python accepts (beyond ±16 h).
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("Date and time out of range.", code="invalid") from None
 
 
 class AwareDateTimeFilter(django_filters.Filter):

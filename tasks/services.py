@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -49,8 +49,15 @@ MAX_REMINDER_OFFSET_MINUTES = 60 * 24 * 366
 # --- validation -------------------------------------------------------------------------
 
 
+def _no_nul(field: str, value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it everywhere so both databases agree.
+    if "\x00" in value:
+        raise ValidationError({field: "Must not contain NUL characters."})
+    return value
+
+
 def clean_title(value: Any) -> str:
-    title = str(value or "").strip()
+    title = _no_nul("title", str(value or "")).strip()
     if not title:
         raise ValidationError({"title": "Title must not be empty."})
     if len(title) > TITLE_MAX_LENGTH:
@@ -61,7 +68,7 @@ def clean_title(value: Any) -> str:
 
 
 def clean_description(value: Any) -> str:
-    description = str(value or "")
+    description = _no_nul("description", str(value or ""))
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ValidationError(
             {"description": f"Description must be at most {DESCRIPTION_MAX_LENGTH} characters."}
@@ -87,7 +94,7 @@ def clean_tags(values: Iterable[Any] | None) -> list[str]:
     tags: list[str] = []
     seen: set[str] = set()
     for raw in values:
-        tag = str(raw).strip()
+        tag = _no_nul("tags", str(raw)).strip()
         if not tag:
             raise ValidationError({"tags": "Tags must not be empty."})
         if len(tag) > TAG_MAX_LENGTH:
@@ -108,14 +115,18 @@ def clean_instant(field: str, value: Any) -> datetime | None:
         raise ValidationError({field: "Must be a date and time."})
     if timezone.is_naive(value):
         raise ValidationError({field: "Must include a UTC offset or Z (e.g. 2026-12-01T09:00Z)."})
-    return value
+    try:
+        # Stored in UTC: PostgreSQL refuses some offsets Python accepts (beyond ±16 h).
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError({field: "Date and time out of range."}) from None
 
 
 def clean_timezone(value: Any) -> str:
-    name = str(value or "").strip()
+    name = _no_nul("timezone", str(value or "")).strip()
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(
             {"timezone": f"{name!r} is not an IANA time zone name (e.g. Europe/Berlin)."}
         ) from None
@@ -153,7 +164,7 @@ def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
             elif name in ("due_date", "reminder_at"):
                 setattr(task, name, clean_instant(name, value))
             elif name == "recurrence":
-                task.recurrence = (value or "").strip()
+                task.recurrence = _no_nul("recurrence", value or "").strip()
             else:
                 setattr(task, name, cleaners[name](value))
         except ValidationError as exc:

@@ -25,3 +25,6 @@ class ValidationErrorOut(Schema):
 AUTH_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 422: ValidationErrorOut}
 #: ... and those that address one object.
 OBJECT_ERRORS: dict[int, Any] = {**AUTH_ERRORS, 404: ErrorOut}
+
+#: Deepest page offset a list accepts (deeper pages are a mistake, not a request).
+MAX_OFFSET = 1_000_000

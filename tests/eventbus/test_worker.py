@@ -202,10 +202,6 @@ def test_stop_waits_for_the_message_in_hand_and_acknowledges_it(dapr_mode, user,
     assert ActivityEntry.objects.count() == 1
 
 
-@pytest.mark.skipif(
-    not django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-    reason="the subprocess shares a throwaway SQLite file; the PostgreSQL run covers the rest",
-)
 def test_worker_command_serves_the_app_channel_and_stops_cleanly_on_sigterm(
     dapr_mode, tmp_path: Path
 ):

@@ -366,3 +366,39 @@ def test_me(api, user):
 def test_openapi_document_and_docs_are_served(client, db):
     assert client.get("/api/openapi.json").status_code == 200
     assert client.get("/api/docs").status_code == 200
+
+
+class TestHostileInput:
+    """Inputs schemathesis found: each is a 4xx naming the field, never a 500."""
+
+    @pytest.mark.parametrize("field", ["title", "description", "timezone", "recurrence"])
+    def test_nul_characters_are_refused(self, api, field):
+        payload = {"title": "ok", field: "a\x00b"}
+        response = api.post("/api/todos", payload)
+        assert response.status_code == 422
+        assert field in [e["loc"][-1] for e in response.json()["detail"]]
+
+    def test_nul_in_a_tag_is_refused(self, api):
+        response = api.post("/api/todos", {"title": "ok", "tags": ["a\x00b"]})
+        assert response.status_code == 422
+
+    @pytest.mark.parametrize("query", ["search=a%00b", "tag=a%00b"])
+    def test_nul_in_list_parameters_is_refused(self, api, query):
+        assert api.get(f"/api/todos?{query}").status_code == 422
+
+    def test_offsets_beyond_what_postgresql_stores_are_normalised(self, api):
+        response = api.get("/api/todos?due_after=0500-08-23T07:05:28-20:06")
+        assert response.status_code == 200
+        created = api.post(
+            "/api/todos", {"title": "far east", "due_date": "2026-12-01T09:00:00+23:30"}
+        )
+        assert created.status_code == 201
+        assert created.json()["due_date"] == "2026-11-30T09:30:00Z"
+
+    def test_date_at_the_edge_of_the_calendar_is_422(self, api):
+        response = api.get("/api/todos?due_after=0001-01-01T00:00:00%2B05:00")
+        assert response.status_code == 422
+
+    def test_absurd_offset_is_422(self, api):
+        assert api.get("/api/todos?offset=1575805356040342716475768832").status_code == 422
+        assert api.get("/api/notifications?offset=99999999999").status_code == 422
