@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
 In embedded mode (RUN_EMBEDDED_WORKER) this process also runs the outbox relay, the event
-handlers and the reminder scheduler in background threads.
+handlers and the reminder scheduler in background threads; in Dapr mode, the relay only.
 """
 
 import os
@@ -28,5 +28,5 @@ application = ProtocolTypeRouter(
     }
 )
 
-if settings.RUN_EMBEDDED_WORKER and not settings.TESTING:
-    runtime.start_embedded()
+if not settings.TESTING:
+    runtime.start_background()

@@ -275,3 +275,35 @@ class TestRelayLoop:
             loop.join(5)
         assert not loop.is_alive()
         assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+
+class TestBackgroundLoops:
+    def test_embedded_mode_runs_relay_and_scheduler(self, settings):
+        from tasks.reminders import ReminderScheduler
+        from todo_project.eventbus.relay import RelayLoop
+        from todo_project.eventbus.runtime import background_loops
+
+        settings.RUN_EMBEDDED_WORKER = True
+        loops = background_loops()
+        assert [type(loop) for loop in loops] == [RelayLoop, ReminderScheduler]
+        assert isinstance(loops[0].publisher, LocalBus)
+
+    def test_dapr_web_runs_only_a_publishing_relay(self, settings):
+        from todo_project.eventbus import publishers
+        from todo_project.eventbus.runtime import background_loops
+
+        settings.RUN_EMBEDDED_WORKER = False
+        settings.EVENT_BACKEND = "dapr"
+        publishers.dapr_gateway.cache_clear()
+        try:
+            (loop,) = background_loops()
+            assert isinstance(loop.publisher, DaprPublisher)
+        finally:
+            publishers.dapr_gateway.cache_clear()
+
+    def test_local_web_with_a_separate_worker_runs_nothing(self, settings):
+        from todo_project.eventbus.runtime import background_loops
+
+        settings.RUN_EMBEDDED_WORKER = False
+        settings.EVENT_BACKEND = "local"
+        assert background_loops() == []

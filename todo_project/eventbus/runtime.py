@@ -1,33 +1,52 @@
-"""Background loops of embedded mode, run inside the web process."""
+"""Background loops of the web process.
+
+- Embedded mode (RUN_EMBEDDED_WORKER): the relay feeding the local bus, whose handlers run
+  here, and the reminder scheduler.
+- Dapr mode: only the relay, publishing to Dapr. It wakes on this process's commits, so an
+  event leaves as soon as its request committed instead of waiting for the worker's poll;
+  the worker's relay runs beside it (rows are claimed with SKIP LOCKED).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
-from .publishers import LocalBus
-from .relay import RelayLoop
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 _started = threading.Lock()
-_loops: list[threading.Thread] = []
+_loops: list[Any] = []
 
 
-def start_embedded() -> list[threading.Thread]:
-    """Start the relay (feeding the local bus) and the reminder scheduler once per process."""
-    if not _started.acquire(blocking=False):
-        return _loops
+def background_loops() -> list[Any]:
     from tasks.reminders import ReminderScheduler
 
-    _loops.extend([RelayLoop(LocalBus()), ReminderScheduler()])
+    from .publishers import DaprPublisher, LocalBus, dapr_gateway
+    from .relay import RelayLoop
+
+    if settings.RUN_EMBEDDED_WORKER:
+        return [RelayLoop(LocalBus()), ReminderScheduler()]
+    if settings.EVENT_BACKEND == "dapr":
+        return [RelayLoop(DaprPublisher(dapr_gateway()))]
+    return []  # local bus with a separate `manage.py worker`: it relays and handles
+
+
+def start_background() -> list[Any]:
+    """Start this process's loops once (idempotent)."""
+    if not _started.acquire(blocking=False):
+        return _loops
+    _loops.extend(background_loops())
     for loop in _loops:
         loop.start()
-    logger.info("embedded worker started: %s", ", ".join(loop.name for loop in _loops))
+    if _loops:
+        logger.info("background loops started: %s", ", ".join(loop.name for loop in _loops))
     return _loops
 
 
-def stop_embedded() -> None:
+def stop_background() -> None:
     for loop in _loops:
-        loop.stop()  # type: ignore[attr-defined]
+        loop.stop()
     for loop in _loops:
         loop.join(timeout=10)
