@@ -19,19 +19,8 @@ from .models import ActivityEntry
 #: Changes after which the reminder schedule must be looked at again.
 REMINDER_FIELDS = frozenset({"reminder_at", "completed", "due_date", "reminder_offset_minutes"})
 
-#: Snapshot fields the history shows for an update.
-HISTORY_FIELDS = (
-    "title",
-    "description",
-    "priority",
-    "tags",
-    "due_date",
-    "reminder_at",
-    "reminder_offset_minutes",
-    "recurrence",
-    "timezone",
-    "completed",
-)
+#: Snapshot fields the history shows for an update: what a user edits, and completion.
+HISTORY_FIELDS = (*services.EDITABLE_FIELDS, "completed")
 
 
 def record_activity(event: Event) -> None:
