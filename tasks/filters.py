@@ -9,14 +9,20 @@ from typing import Any
 import django_filters
 from django import forms
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+)
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .models import Priority, Task
+from .models import Priority, Tag, Task
 
 SORT_FIELDS = ("due_date", "priority", "created_at", "updated_at", "title")
 SEARCH_CONFIG = "simple"
@@ -24,8 +30,14 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def search_vector() -> SearchVector:
-    # Must stay identical to the expression of the GIN index in migration 0002.
+    # SQLite has no search column; on PostgreSQL see search_document() (migration 0003).
     return SearchVector("title", "description", config=SEARCH_CONFIG)
+
+
+def search_document() -> RawSQL:
+    """The stored tsvector column of migration 0003 (PostgreSQL only), GIN-indexed, so
+    neither the match, its recheck nor the rank recomputes to_tsvector() per row."""
+    return RawSQL('"tasks_task"."search_document"', [], output_field=SearchVectorField())
 
 
 class MultipleValueField(forms.MultipleChoiceField):
@@ -94,8 +106,11 @@ class TaskFilter(django_filters.FilterSet):
         model = Task
         fields: list[str] = []
 
-    def __init__(self, *args: Any, default_status: str = "all", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, user_id: int, default_status: str = "all", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.user_id = user_id
         self.default_status = default_status
         self._relevance = False
 
@@ -108,9 +123,23 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.filter(priority__in=[Priority.from_name(v) for v in value])
 
     def filter_tags(self, queryset: QuerySet[Task], name: str, value: list[str]):
-        for tag in {v.strip().casefold() for v in value if v.strip()}:
+        names = {v.strip().lower() for v in value if v.strip()}
+        if not names:
+            return queryset
+        # The user's own tags (index tag_unique_name_per_user_ci), resolved first so that
+        # the planner sees each tag id as a constant and knows how common it is.
+        tag_ids = list(
+            Tag.objects.filter(user_id=self.user_id)
+            .annotate(key=Lower("name"))
+            .filter(key__in=names)
+            .values_list("id", flat=True)
+        )
+        if len(tag_ids) < len(names):
+            return queryset.none()  # a tag the user does not have: nothing carries it
+        through = Task.tags.through.objects
+        for tag_id in tag_ids:
             queryset = queryset.filter(
-                pk__in=Task.tags.through.objects.filter(tag__name__iexact=tag).values("task_id")
+                Exists(through.filter(task_id=OuterRef("pk"), tag_id=tag_id))
             )
         return queryset
 
@@ -132,7 +161,7 @@ class TaskFilter(django_filters.FilterSet):
             query = SearchQuery(
                 " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
             )
-            queryset = queryset.annotate(search_document=search_vector()).filter(
+            queryset = queryset.annotate(search_document=search_document()).filter(
                 search_document=query
             )
             if not self.form.cleaned_data.get("sort_by"):

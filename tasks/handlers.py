@@ -80,5 +80,8 @@ HANDLERS = [
         topic=TASK_EVENTS,
         func=schedule_reminder,
         event_types=TASK_EVENT_TYPES,
+        # Idempotent (wakes the scheduler, or overwrites/deletes the Dapr job from the
+        # snapshot) and a no-op for most events: a dedup row per event costs more than it.
+        dedupe=False,
     ),
 ]

@@ -38,7 +38,9 @@ def task_get(*, user: User, task_id: int) -> Task:
 def task_filterset(
     *, user: User, params: Mapping[str, Any], default_status: str = "all"
 ) -> TaskFilter:
-    return TaskFilter(params, queryset=task_queryset(user=user), default_status=default_status)
+    return TaskFilter(
+        params, queryset=task_queryset(user=user), user_id=user.pk, default_status=default_status
+    )
 
 
 def task_list(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -40,6 +41,8 @@ class RelayResult:
     published: int = 0
     failed: int = 0
     claimed: int = 0
+    #: Stopped before the end of the claimed rows because the batch ran out of time.
+    cut_short: bool = False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -56,6 +59,9 @@ def relay_once(
 
 def _relay_batch(publisher: Publisher, *, batch_size: int, now: datetime) -> RelayResult:
     result = RelayResult()
+    # The handlers' effects (embedded mode) commit with this transaction: keep it short so
+    # they become visible within OUTBOX_BATCH_SECONDS, whatever the backlog.
+    deadline = time.monotonic() + settings.OUTBOX_BATCH_SECONDS
     with transaction.atomic():
         pending = OutboxMessage.objects.filter(published_at=None).order_by("id")
         if connection.features.has_select_for_update_skip_locked:
@@ -67,6 +73,9 @@ def _relay_batch(publisher: Publisher, *, batch_size: int, now: datetime) -> Rel
         blocked = _keys_held_elsewhere(rows)
         published: list[int] = []
         for row in rows:
+            if published and time.monotonic() > deadline:
+                result.cut_short = True  # the rest stays pending, in order, for the next pass
+                break
             if row.partition_key in blocked:
                 continue
             if row.next_attempt_at is not None and row.next_attempt_at > now:
@@ -131,7 +140,7 @@ def drain(publisher: Publisher, *, batch_size: int = BATCH_SIZE) -> int:
     while True:
         result = relay_once(publisher, batch_size=batch_size)
         total += result.published
-        if result.published == 0 or result.claimed < batch_size:
+        if result.published == 0 or (result.claimed < batch_size and not result.cut_short):
             return total
 
 
