@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from todo_project import health, observability, views
 from todo_project.api import api
@@ -8,8 +7,9 @@ from todo_project.eventbus import views as eventbus_views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("todo_project.accounts.urls")),
+    path("tasks/", include("tasks.urls")),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", health.healthz, name="healthz"),

@@ -1,0 +1,80 @@
+"""The task-updates consumer: renders each change as HTML fragments and sends them to the
+channel-layer group of the user it belongs to (every open tab of that user, on any web
+replica when the layer is Redis). Nothing else ever reaches that group.
+
+Registered with dedupe=False: a redelivered event re-sends fragments the page already
+has, and the page drops them by version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
+from todo_project.eventbus.envelope import TASK_UPDATES, Event
+from todo_project.eventbus.registry import Handler
+
+from .consumers import user_group
+from .rendering import NOTIFICATION_CREATED, render_event
+
+logger = logging.getLogger(__name__)
+SEND_TIMEOUT_SECONDS = 5.0
+
+
+def push_update(event: Event) -> None:
+    user_id = event.user_id
+    if user_id is None:
+        return
+    html = render_event(event)
+    if html:
+        send_to_user(user_id, html)
+
+
+def send_to_user(user_id: int, html: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "live.fragment", "html": html}
+    group = user_group(user_id)
+    loop = _daphne_loop() if isinstance(layer, InMemoryChannelLayer) else None
+    if loop is not None:
+        # Embedded mode: the in-memory layer's queues belong to daphne's event loop and are
+        # not thread-safe. From the relay's thread, hand the send to that loop; otherwise the
+        # waiting consumer is only woken by daphne's next timer tick (up to a second later).
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+        future.result(timeout=SEND_TIMEOUT_SECONDS)
+        return
+    async_to_sync(layer.group_send)(group, message)
+
+
+def _daphne_loop() -> Any:
+    """Daphne's running event loop when this process is daphne and we are off its thread."""
+    server = sys.modules.get("daphne.server")
+    loop = getattr(server, "twisted_loop", None)
+    if loop is None or not loop.is_running():
+        return None
+    try:
+        if asyncio.get_running_loop() is loop:
+            return None  # pragma: no cover - handlers never run on the server's loop
+    except RuntimeError:
+        pass
+    return loop
+
+
+HANDLERS = [
+    Handler(
+        name="realtime.push",
+        topic=TASK_UPDATES,
+        func=push_update,
+        event_types=frozenset(
+            {TASK_CREATED, TASK_UPDATED, TASK_COMPLETED, TASK_DELETED, NOTIFICATION_CREATED}
+        ),
+        dedupe=False,
+    ),
+]

@@ -1,0 +1,243 @@
+/* Small enhancements on top of htmx. Every page works without this file. */
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  // --- live fragments: ordering by version ---------------------------------------------
+  // Task rows carry data-version (Task.version). A pushed fragment (an out-of-band swap) as
+  // old as or older than the row the page shows is dropped; so is the response to this
+  // tab's own request when a push already brought a newer version.
+  var deleted = new Set(); // ids of rows removed by a delete, so a late insert stays out
+
+  function versionOf(el) {
+    var v = el && el.getAttribute && el.getAttribute("data-version");
+    return v == null ? null : Number(v);
+  }
+
+  function versionedIn(fragment) {
+    var found = [];
+    if (fragment.nodeType === Node.ELEMENT_NODE && fragment.hasAttribute("data-version")) {
+      found.push(fragment);
+    }
+    if (fragment.querySelectorAll) {
+      fragment.querySelectorAll("[data-version][id]").forEach(function (el) { found.push(el); });
+    }
+    return found;
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var detail = evt.detail;
+    var target = detail.target;
+    var incoming = versionedIn(detail.fragment);
+    if (!incoming.length) return;
+    var isInsert = target.id === "task-rows";
+    if (isInsert && target.getAttribute("data-live-insert") === "false") {
+      detail.shouldSwap = false; // this view (completed tasks, a later page) shows no new ones
+      return;
+    }
+    for (var i = 0; i < incoming.length; i++) {
+      var el = incoming[i];
+      var current = document.getElementById(el.id);
+      var isDelete = el.hasAttribute("data-deleted");
+      if (isInsert && (current || deleted.has(el.id))) {
+        detail.shouldSwap = false; // already shown (this tab created it) or already deleted
+        return;
+      }
+      if (!isInsert && current && versionOf(current) !== null && versionOf(current) >= versionOf(el)) {
+        detail.shouldSwap = false; // stale or duplicate
+        return;
+      }
+      if (!isInsert && isDelete) deleted.add(el.id);
+    }
+  });
+
+  function flash(evt) {
+    var el = evt.target;
+    if (!el.classList || !el.classList.contains("task")) return;
+    el.classList.remove("flash");
+    void el.offsetWidth; // restart the animation
+    el.classList.add("flash");
+  }
+  document.addEventListener("htmx:oobAfterSwap", flash);
+  document.addEventListener("htmx:afterSwap", flash);
+
+  // The same rules for this tab's own responses (quick add, complete, reopen): the
+  // WebSocket may have delivered the same change, or a newer one, while the request was in
+  // flight.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var detail = evt.detail;
+    var response = detail.serverResponse;
+    if (!detail.target || typeof response !== "string" || response.indexOf("data-version") < 0) return;
+    var template = document.createElement("template");
+    template.innerHTML = response;
+    var incoming = template.content.querySelector("[data-version][id]:not([hx-swap-oob])");
+    if (!incoming) return;
+    var current = document.getElementById(incoming.id);
+    if (current && current === detail.target) {
+      if (versionOf(current) > versionOf(incoming)) detail.shouldSwap = false;
+    } else if (detail.target.id === "task-rows" && (current || deleted.has(incoming.id))) {
+      detail.shouldSwap = false; // an insert of a row the page already shows, or deleted
+    }
+  });
+
+  // A fragment for a part this page does not have (a task row on the inbox page) is not an
+  // error: drop it before htmx looks for its target.
+  if (window.htmx) {
+    htmx.defineExtension("live", {
+      transformResponse: function (text, xhr) {
+        if (xhr) return text; // only WebSocket messages
+        var template = document.createElement("template");
+        template.innerHTML = text;
+        Array.prototype.slice.call(template.content.children).forEach(function (child) {
+          var spec = child.getAttribute("hx-swap-oob") || "true";
+          var colon = spec.indexOf(":");
+          var selector = colon > 0 ? spec.slice(colon + 1) : "#" + CSS.escape(child.id);
+          var target = null;
+          try { target = document.querySelector(selector); } catch (e) { target = null; }
+          if (!target) child.remove();
+        });
+        return template.innerHTML;
+      }
+    });
+  }
+
+  // --- after reconnecting, catch up on what was missed while offline -------------------
+  var everOpened = false;
+  document.addEventListener("htmx:wsClose", function () {
+    document.documentElement.setAttribute("data-live", "closed");
+  });
+  document.addEventListener("htmx:wsOpen", function () {
+    document.documentElement.setAttribute("data-live", "open");
+    if (everOpened && document.getElementById("task-results")) {
+      htmx.ajax("GET", window.location.pathname + window.location.search, {
+        target: "#task-results", swap: "outerHTML"
+      });
+    }
+    everOpened = true;
+  });
+
+  // --- the filter bar -----------------------------------------------------------------
+  document.addEventListener("change", function (evt) {
+    // Typing in the search box already searched (debounced); its "change" on blur must not
+    // search again.
+    if (evt.target && evt.target.id === "task-search") evt.stopPropagation();
+  }, true);
+
+  // Keyboard and screen-reader users who followed a tag or page link land on the results
+  // (the link itself was replaced with the results).
+  var focusResults = false;
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    focusResults = !!(elt && elt.tagName === "A" && elt.getAttribute("hx-target") === "#task-results");
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (!focusResults || !evt.target || evt.target.id !== "task-results") return;
+    focusResults = false;
+    var heading = document.getElementById("results-heading");
+    if (heading) heading.focus();
+  });
+
+  // --- quick add --------------------------------------------------------------------------
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.id === "quick-add" && evt.detail.successful) {
+      form.reset();
+      var error = document.getElementById("quick-add-error");
+      if (error) error.remove();
+      var input = document.getElementById("quick-add-title");
+      if (input) { input.removeAttribute("aria-invalid"); input.focus(); }
+    }
+  });
+
+  // --- delete confirmation in a modal dialog --------------------------------------------
+  var opener = null;
+
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("a[data-confirm-delete]");
+    if (!link) return;
+    var dialog = document.getElementById("confirm-delete");
+    if (!dialog || typeof dialog.showModal !== "function" || !window.htmx) return; // the page
+    evt.preventDefault();
+    opener = link;
+    var form = dialog.querySelector("form");
+    form.setAttribute("action", link.getAttribute("href").split("?")[0]);
+    form.querySelector("input[name=next]").value = link.getAttribute("data-next") || "";
+    dialog.querySelector("[data-task-title]").textContent = link.getAttribute("data-task-title") || "";
+    dialog.showModal();
+    // Cancel is the safe default for a destructive action.
+    dialog.querySelector("[data-close-dialog]").focus();
+  });
+
+  document.addEventListener("click", function (evt) {
+    var closer = evt.target.closest && evt.target.closest("[data-close-dialog]");
+    if (closer) closer.closest("dialog").close();
+  });
+
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.id !== "confirm-delete-form" || !window.htmx) return;
+    evt.preventDefault();
+    var dialog = form.closest("dialog");
+    var row = opener && opener.closest("li.task");
+    var nextFocus = row && (row.nextElementSibling || row.previousElementSibling);
+    htmx.ajax("POST", form.getAttribute("action"), { source: form, swap: "none" }).then(function () {
+      dialog.close();
+      var focusTarget = nextFocus && nextFocus.querySelector(".task-title");
+      if (focusTarget) focusTarget.focus();
+      else if (document.getElementById("results-heading")) document.getElementById("results-heading").focus();
+    });
+  });
+
+  document.addEventListener("close", function (evt) {
+    if (evt.target.id !== "confirm-delete") return;
+    if (opener && document.body.contains(opener)) opener.focus();
+    opener = null;
+  }, true);
+
+  // --- toasts -------------------------------------------------------------------------------
+  var TOAST_MS = 8000;
+
+  function scheduleDismiss(toast) {
+    if (toast.dataset.scheduled) return;
+    toast.dataset.scheduled = "1";
+    var timer = setTimeout(function () { toast.remove(); }, TOAST_MS);
+    // Hovering or focusing a toast keeps it, so it can be read and its link followed.
+    toast.addEventListener("mouseenter", function () { clearTimeout(timer); });
+    toast.addEventListener("focusin", function () { clearTimeout(timer); });
+  }
+
+  function watchToasts() {
+    var region = document.getElementById("toasts");
+    if (!region) return;
+    region.querySelectorAll("[data-toast]").forEach(scheduleDismiss);
+    new MutationObserver(function () {
+      region.querySelectorAll("[data-toast]").forEach(scheduleDismiss);
+    }).observe(region, { childList: true });
+  }
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-dismiss]");
+    if (button) button.closest("[data-toast]").remove();
+  });
+
+  // --- sign up: suggest the browser's time zone -------------------------------------------
+  function suggestTimezone() {
+    var wrapper = document.querySelector("[data-detect-timezone]");
+    var select = wrapper && wrapper.querySelector("select");
+    if (!select || select.value !== "UTC") return;
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone && select.querySelector('option[value="' + CSS.escape(zone) + '"]')) select.value = zone;
+    } catch (e) { /* keep UTC */ }
+  }
+
+  function ready(fn) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+    else fn();
+  }
+  ready(function () {
+    watchToasts();
+    suggestTimezone();
+  });
+})();

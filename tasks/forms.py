@@ -1,0 +1,470 @@
+"""Forms of the browser UI. They parse what a person typed into the shape the services take;
+the services still do all validation that matters, and their errors land on these fields."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from . import recurrence as rrules
+from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
+
+PRIORITY_CHOICES = [(p.slug, p.slug.title()) for p in sorted(Priority, key=lambda p: -p.value)]
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAY_CHOICES = [
+    ("MO", "Mon"),
+    ("TU", "Tue"),
+    ("WE", "Wed"),
+    ("TH", "Thu"),
+    ("FR", "Fri"),
+    ("SA", "Sat"),
+    ("SU", "Sun"),
+]
+WEEKDAY_NAMES = dict(
+    zip(
+        WEEKDAY_CODES,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+
+PRESET_NONE = "none"
+PRESET_DAILY = "daily"
+PRESET_WEEKDAYS = "weekdays"
+PRESET_WEEKLY = "weekly"
+PRESET_MONTHLY_DAY = "monthly_day"
+PRESET_MONTHLY_NTH = "monthly_nth"
+PRESET_YEARLY = "yearly"
+PRESET_CUSTOM = "custom"
+PRESET_CHOICES = [
+    (PRESET_NONE, "Does not repeat"),
+    (PRESET_DAILY, "Daily"),
+    (PRESET_WEEKDAYS, "Every weekday (Mon to Fri)"),
+    (PRESET_WEEKLY, "Weekly on chosen days"),
+    (PRESET_MONTHLY_DAY, "Monthly on day N"),
+    (PRESET_MONTHLY_NTH, "Monthly on the nth weekday"),
+    (PRESET_YEARLY, "Yearly"),
+    (PRESET_CUSTOM, "Custom rule (RRULE)"),
+]
+MONTHDAY_CHOICES = [(str(n), str(n)) for n in range(1, 32)] + [("-1", "last day")]
+NTH_CHOICES = [("1", "first"), ("2", "second"), ("3", "third"), ("4", "fourth"), ("-1", "last")]
+END_CHOICES = [("never", "Never"), ("count", "After a number of times"), ("until", "On a date")]
+
+REMINDER_NONE = "none"
+REMINDER_AT = "at"
+REMINDER_BEFORE = "before"
+REMINDER_CHOICES = [
+    (REMINDER_NONE, "No reminder"),
+    (REMINDER_AT, "At a time"),
+    (REMINDER_BEFORE, "Before the due date"),
+]
+UNIT_MINUTES = {"minutes": 1, "hours": 60, "days": 60 * 24}
+UNIT_CHOICES = [("minutes", "minutes"), ("hours", "hours"), ("days", "days")]
+
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+DATETIME_INPUT_FORMATS = [DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL_FORMAT)
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A `datetime-local` value, read in the current time zone: the signed-in user's
+    (UserTimezoneMiddleware). A wall-clock time that does not exist there is an error."""
+
+    widget = DateTimeLocalInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
+        super().__init__(**kwargs)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def split_tags(text: str) -> list[str]:
+    """'home, errands,,  ' -> ['home', 'errands']; the service checks lengths and limits."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# --- recurrence -------------------------------------------------------------------------
+
+
+class RecurrenceForm(forms.Form):
+    """The due date and the recurrence editor: enough to build and preview a rule."""
+
+    due_date = LocalDateTimeField(required=False, label="Due")
+    recurrence_preset = forms.ChoiceField(
+        choices=PRESET_CHOICES, initial=PRESET_NONE, required=False, label="Repeat"
+    )
+    recurrence_interval = forms.IntegerField(
+        min_value=1, max_value=999, initial=1, required=False, label="Every"
+    )
+    recurrence_weekdays = forms.MultipleChoiceField(
+        choices=WEEKDAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="On",
+    )
+    recurrence_monthday = forms.ChoiceField(
+        choices=MONTHDAY_CHOICES, required=False, label="On day"
+    )
+    recurrence_nth = forms.ChoiceField(choices=NTH_CHOICES, required=False, label="On the")
+    recurrence_nth_weekday = forms.ChoiceField(
+        choices=[(code, WEEKDAY_NAMES[code]) for code in WEEKDAY_CODES],
+        required=False,
+        label="Weekday",
+    )
+    recurrence_end = forms.ChoiceField(
+        choices=END_CHOICES, initial="never", required=False, label="Ends"
+    )
+    recurrence_count = forms.IntegerField(
+        min_value=1, max_value=1000, required=False, label="Number of times"
+    )
+    recurrence_until = forms.DateField(
+        required=False, widget=DateInput, label="Last date", input_formats=["%Y-%m-%d"]
+    )
+    recurrence_custom = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Rule",
+        help_text="An RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            cleaned["recurrence"] = build_rule(cleaned)
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.add_error(recurrence_error_field(cleaned), message)
+        return cleaned
+
+
+def recurrence_error_field(cleaned: dict[str, Any]) -> str:
+    preset = cleaned.get("recurrence_preset") or PRESET_NONE
+    return "recurrence_custom" if preset == PRESET_CUSTOM else "recurrence_preset"
+
+
+def build_rule(cleaned: dict[str, Any]) -> str:
+    """The RRULE text for the editor's choices ('' for a one-off task).
+
+    Defaults come from the due date in the user's zone: 'monthly on day N' with no N
+    repeats on the due date's day, 'weekly' with no day on the due date's weekday.
+    """
+    preset = cleaned.get("recurrence_preset") or PRESET_NONE
+    if preset == PRESET_NONE:
+        return ""
+    if preset == PRESET_CUSTOM:
+        text = (cleaned.get("recurrence_custom") or "").strip()
+        if not text:
+            raise ValidationError("Type a rule, e.g. FREQ=WEEKLY;BYDAY=MO,WE.")
+        return text
+    due: datetime | None = cleaned.get("due_date")
+    local_due = timezone.localtime(due) if due else None
+    interval = cleaned.get("recurrence_interval") or 1
+    parts: list[str] = []
+    if preset == PRESET_DAILY:
+        parts.append("FREQ=DAILY")
+    elif preset == PRESET_WEEKDAYS:
+        parts += ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"]
+        interval = 1
+    elif preset == PRESET_WEEKLY:
+        chosen = cleaned.get("recurrence_weekdays") or []
+        days = [code for code in WEEKDAY_CODES if code in chosen]
+        if not days and local_due is not None:
+            days = [WEEKDAY_CODES[local_due.weekday()]]
+        parts.append("FREQ=WEEKLY")
+        if days:
+            parts.append("BYDAY=" + ",".join(days))
+    elif preset == PRESET_MONTHLY_DAY:
+        day = cleaned.get("recurrence_monthday") or (str(local_due.day) if local_due else "")
+        parts.append("FREQ=MONTHLY")
+        if day:
+            parts.append(f"BYMONTHDAY={day}")
+    elif preset == PRESET_MONTHLY_NTH:
+        nth = cleaned.get("recurrence_nth")
+        weekday = cleaned.get("recurrence_nth_weekday")
+        if local_due is not None:
+            default_nth = (local_due.day - 1) // 7 + 1
+            nth = nth or str(-1 if default_nth == 5 else default_nth)
+            weekday = weekday or WEEKDAY_CODES[local_due.weekday()]
+        if not nth or not weekday:
+            raise ValidationError("Choose which weekday of the month.")
+        parts += ["FREQ=MONTHLY", f"BYDAY={nth}{weekday}"]
+    elif preset == PRESET_YEARLY:
+        parts.append("FREQ=YEARLY")
+    else:  # pragma: no cover - ChoiceField refuses anything else
+        raise ValidationError("Unknown repeat choice.")
+    if interval > 1:
+        parts.insert(1, f"INTERVAL={interval}")
+    end = cleaned.get("recurrence_end") or "never"
+    if end == "count":
+        count = cleaned.get("recurrence_count")
+        if not count:
+            raise ValidationError("Say how many times it repeats.")
+        parts.append(f"COUNT={count}")
+    elif end == "until":
+        until: date | None = cleaned.get("recurrence_until")
+        if until is None:
+            raise ValidationError("Choose the last date.")
+        parts.append(f"UNTIL={until:%Y%m%d}")
+    return ";".join(parts)
+
+
+def editor_initial(rule: str, due: datetime | None) -> dict[str, Any]:
+    """The editor's fields for a stored rule: a preset when the rule has that exact shape,
+    otherwise the custom text (nothing a person wrote is silently rewritten)."""
+    if not rule:
+        return {"recurrence_preset": PRESET_NONE}
+    custom = {"recurrence_preset": PRESET_CUSTOM, "recurrence_custom": rule}
+    try:
+        text = rrules.normalize_rule(rule)
+    except rrules.RecurrenceError:
+        return custom
+    parts = dict(part.split("=", 1) for part in text.split(";"))
+    initial: dict[str, Any] = {"recurrence_end": "never"}
+    if "COUNT" in parts:
+        initial.update(recurrence_end="count", recurrence_count=int(parts.pop("COUNT")))
+    if "UNTIL" in parts:
+        until = parts.pop("UNTIL")
+        if not re.fullmatch(r"\d{8}", until):
+            return custom
+        initial.update(
+            recurrence_end="until",
+            recurrence_until=date(int(until[:4]), int(until[4:6]), int(until[6:])),
+        )
+    interval = int(parts.pop("INTERVAL", "1"))
+    initial["recurrence_interval"] = interval
+    freq = parts.pop("FREQ")
+    byday = parts.pop("BYDAY", None)
+    bymonthday = parts.pop("BYMONTHDAY", None)
+    if parts:  # any other BY part: only the custom editor can show it faithfully
+        return custom
+    if freq == "DAILY" and byday is None and bymonthday is None:
+        return {**initial, "recurrence_preset": PRESET_DAILY}
+    if freq == "WEEKLY" and bymonthday is None:
+        if byday == "MO,TU,WE,TH,FR" and interval == 1:
+            return {**initial, "recurrence_preset": PRESET_WEEKDAYS}
+        days = byday.split(",") if byday else []
+        if all(day in WEEKDAY_CODES for day in days):
+            if not days and due is not None:
+                days = [WEEKDAY_CODES[timezone.localtime(due).weekday()]]
+            return {**initial, "recurrence_preset": PRESET_WEEKLY, "recurrence_weekdays": days}
+    if freq == "MONTHLY" and byday is None:
+        if bymonthday is None and due is not None:
+            bymonthday = str(timezone.localtime(due).day)
+        if (
+            bymonthday is not None
+            and "," not in bymonthday
+            and bymonthday in dict(MONTHDAY_CHOICES)
+        ):
+            return {
+                **initial,
+                "recurrence_preset": PRESET_MONTHLY_DAY,
+                "recurrence_monthday": bymonthday,
+            }
+    if freq == "MONTHLY" and byday is not None and bymonthday is None:
+        match = re.fullmatch(r"(-1|[1-4])(MO|TU|WE|TH|FR|SA|SU)", byday)
+        if match:
+            return {
+                **initial,
+                "recurrence_preset": PRESET_MONTHLY_NTH,
+                "recurrence_nth": match.group(1),
+                "recurrence_nth_weekday": match.group(2),
+            }
+    if freq == "YEARLY" and byday is None and bymonthday is None:
+        return {**initial, "recurrence_preset": PRESET_YEARLY}
+    return custom
+
+
+# --- the task form ----------------------------------------------------------------------
+
+
+class TaskForm(RecurrenceForm):
+    title = forms.CharField(max_length=TITLE_MAX_LENGTH, label="Title")
+    description = forms.CharField(
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Description",
+    )
+    priority = forms.ChoiceField(choices=PRIORITY_CHOICES, initial="medium", label="Priority")
+    tags = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Tags",
+        help_text="Separate tags with commas, e.g. home, errands",
+    )
+    reminder = forms.ChoiceField(
+        choices=REMINDER_CHOICES,
+        initial=REMINDER_NONE,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Reminder",
+    )
+    reminder_at = LocalDateTimeField(required=False, label="Remind me at")
+    reminder_amount = forms.IntegerField(
+        min_value=0, max_value=100_000, required=False, label="Amount"
+    )
+    reminder_unit = forms.ChoiceField(
+        choices=UNIT_CHOICES, initial="minutes", required=False, label="Unit"
+    )
+
+    field_order = [
+        "title",
+        "description",
+        "priority",
+        "tags",
+        "due_date",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["title"].widget.attrs.update(autocomplete="off")
+        self.fields["tags"].widget.attrs.update(autocomplete="off", placeholder="home, errands")
+        self.fields["recurrence_custom"].widget.attrs.update(
+            placeholder="FREQ=WEEKLY;BYDAY=MO,WE", spellcheck="false", autocomplete="off"
+        )
+
+    @classmethod
+    def initial_for(cls, task: Any) -> dict[str, Any]:
+        """Field values that show `task` as it is stored."""
+        initial: dict[str, Any] = {
+            "title": task.title,
+            "description": task.description,
+            "priority": task.priority_name,
+            "tags": ", ".join(task.tag_names),
+            "due_date": task.due_date,
+            **editor_initial(task.recurrence, task.due_date),
+        }
+        if task.reminder_offset_minutes is not None:
+            amount, unit = task.reminder_offset_minutes, "minutes"
+            for name in ("days", "hours"):
+                size = UNIT_MINUTES[name]
+                if amount and amount % size == 0:
+                    amount, unit = amount // size, name
+                    break
+            initial.update(reminder=REMINDER_BEFORE, reminder_amount=amount, reminder_unit=unit)
+        elif task.reminder_at is not None:
+            initial.update(reminder=REMINDER_AT, reminder_at=task.reminder_at)
+        else:
+            initial["reminder"] = REMINDER_NONE
+        return initial
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        mode = cleaned.get("reminder") or REMINDER_NONE
+        if (
+            mode == REMINDER_AT
+            and not cleaned.get("reminder_at")
+            and "reminder_at" not in (self.errors)
+        ):
+            self.add_error("reminder_at", "Choose when to be reminded.")
+        if (
+            mode == REMINDER_BEFORE
+            and cleaned.get("reminder_amount") is None
+            and ("reminder_amount" not in self.errors)
+        ):
+            self.add_error("reminder_amount", "Say how long before the due date.")
+        return cleaned
+
+    def service_data(self, *, for_update: bool) -> dict[str, Any]:
+        """The cleaned form as `task_create`/`task_update` data."""
+        cleaned = self.cleaned_data
+        data: dict[str, Any] = {
+            "title": cleaned["title"],
+            "description": cleaned.get("description") or "",
+            "priority": cleaned["priority"],
+            "tags": split_tags(cleaned.get("tags") or ""),
+            "due_date": cleaned.get("due_date"),
+            "recurrence": cleaned.get("recurrence") or "",
+        }
+        mode = cleaned.get("reminder") or REMINDER_NONE
+        if mode == REMINDER_AT:
+            data["reminder_at"] = cleaned["reminder_at"]
+            if for_update:
+                data["reminder_offset_minutes"] = None
+        elif mode == REMINDER_BEFORE:
+            unit = cleaned.get("reminder_unit") or "minutes"
+            data["reminder_offset_minutes"] = cleaned["reminder_amount"] * UNIT_MINUTES[unit]
+        elif for_update:
+            data.update(reminder_at=None, reminder_offset_minutes=None)
+        return data
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Put a service's ValidationError (keyed by task field) on the matching inputs."""
+        if not hasattr(exc, "error_dict"):
+            for message in exc.messages:
+                self.add_error(None, message)
+            return
+        for field, messages in exc.message_dict.items():
+            target = SERVICE_FIELD_MAP.get(field, field)
+            if target == "recurrence":
+                target = recurrence_error_field(self.cleaned_data)
+            if target not in self.fields:
+                target = None
+            for message in messages:
+                self.add_error(target, message)
+
+
+SERVICE_FIELD_MAP = {
+    "reminder_offset_minutes": "reminder_amount",
+    "timezone": None,
+}
+
+
+# --- quick add --------------------------------------------------------------------------
+
+_SHORTHAND = re.compile(r"(?:(?<=\s)|^)(#[\w-]{1,50}|!(?:urgent|high|medium|low))(?=\s|$)", re.I)
+
+
+class QuickAddForm(forms.Form):
+    """One line: the title, with optional `#tag` and `!priority` words."""
+
+    title = forms.CharField(max_length=1000, label="New task")
+
+    def service_data(self) -> dict[str, Any]:
+        text = self.cleaned_data["title"]
+        tags: list[str] = []
+        priority: str | None = None
+        for token in _SHORTHAND.findall(text):
+            if token.startswith("#"):
+                tags.append(token[1:])
+            else:
+                priority = token[1:].lower()
+        title = " ".join(_SHORTHAND.sub(" ", text).split())
+        data: dict[str, Any] = {"title": title or text}
+        if title:
+            if tags:
+                data["tags"] = tags
+            if priority:
+                data["priority"] = priority
+        return data
+
+
+# --- the filter bar ---------------------------------------------------------------------
+
+STATUS_CHOICES = [("pending", "Pending"), ("completed", "Completed"), ("all", "All")]
+SORT_CHOICES = [
+    ("", "Due date"),
+    ("priority", "Priority"),
+    ("created_at", "Created"),
+    ("updated_at", "Updated"),
+    ("title", "Title"),
+]
+ORDER_CHOICES = [("asc", "Ascending"), ("desc", "Descending")]

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tasks"
+
+urlpatterns = [
+    path("", views.task_list, name="list"),
+    path("new/", views.task_create, name="create"),
+    path("quick-add/", views.task_quick_add, name="quick_add"),
+    path("recurrence-preview/", views.recurrence_preview, name="recurrence_preview"),
+    path("<int:task_id>/edit/", views.task_edit, name="edit"),
+    path("<int:task_id>/complete/", views.task_complete, name="complete"),
+    path("<int:task_id>/reopen/", views.task_reopen, name="reopen"),
+    path("<int:task_id>/delete/", views.task_delete, name="delete"),
+    path("<int:task_id>/history/", views.task_history, name="history"),
+]

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from todo_project.accounts.models import User
+from todo_project.accounts.views import LOGIN_MAX_FAILURES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class TestSignup:
+    url = reverse("signup")
+
+    def test_page(self, db):
+        body = Client().get(self.url).content.decode()
+        assert 'name="timezone"' in body and "Europe/Berlin" in body
+
+    def test_creates_the_account_and_signs_in(self, db):
+        client = Client()
+        response = client.post(
+            self.url,
+            {
+                "username": "carol",
+                "email": "carol@example.com",
+                "timezone": "America/New_York",
+                "password1": "correct horse battery",
+                "password2": "correct horse battery",
+            },
+        )
+        assert response.status_code == 302
+        assert response["Location"] == reverse("tasks:list")
+        user = User.objects.get(username="carol")
+        assert user.timezone == "America/New_York"
+        assert int(client.session[SESSION_KEY]) == user.pk
+
+    def test_rejects_bad_input(self, db):
+        response = Client().post(
+            self.url,
+            {"username": "", "timezone": "Mars/Olympus", "password1": "a", "password2": "b"},
+        )
+        assert response.status_code == 422
+        errors = response.context["form"].errors
+        assert {"username", "timezone", "password2"} <= set(errors)
+        assert not User.objects.exists()
+
+    def test_signed_in_user_is_sent_to_the_list(self, user):
+        client = Client()
+        client.force_login(user)
+        assert client.get(self.url)["Location"] == reverse("tasks:list")
+
+
+class TestLogin:
+    url = reverse("login")
+
+    def post(self, client, password, username="alice", **extra):
+        return client.post(self.url, {"username": username, "password": password}, **extra)
+
+    def test_success_goes_to_the_task_list(self, user):
+        client = Client()
+        response = self.post(client, "pw-alice")
+        assert response.status_code == 302
+        assert client.get(response["Location"])["Location"] == reverse("tasks:list")
+
+    def test_wrong_password(self, user):
+        response = self.post(Client(), "nope")
+        assert response.status_code == 200
+        assert b"Please enter a correct username and password" in response.content
+
+    def test_rate_limited_after_repeated_failures(self, user):
+        client = Client()
+        for _ in range(LOGIN_MAX_FAILURES):
+            assert self.post(client, "nope").status_code == 200
+        response = self.post(client, "pw-alice")  # even the right password now
+        assert response.status_code == 429
+        assert b"Too many failed sign-in attempts" in response.content
+        assert SESSION_KEY not in client.session
+
+    def test_limit_is_per_address_and_username(self, user, other_user):
+        client = Client()
+        for _ in range(LOGIN_MAX_FAILURES):
+            self.post(client, "nope")
+        # Same username from another address, and another username from this one, still work.
+        assert self.post(Client(), "pw-alice", REMOTE_ADDR="10.0.0.9").status_code == 302
+        assert self.post(Client(), "pw-bob", username="bob").status_code == 302
+
+    def test_username_case_does_not_get_extra_attempts(self, user):
+        client = Client()
+        for i in range(LOGIN_MAX_FAILURES):
+            self.post(client, "nope", username="ALICE" if i % 2 else "alice")
+        assert self.post(client, "pw-alice").status_code == 429
+
+    def test_success_resets_the_count(self, user):
+        client = Client()
+        for _ in range(LOGIN_MAX_FAILURES - 1):
+            self.post(client, "nope")
+        assert self.post(client, "pw-alice").status_code == 302
+        client.post(reverse("logout"))
+        for _ in range(LOGIN_MAX_FAILURES - 1):
+            self.post(client, "nope")
+        assert self.post(client, "pw-alice").status_code == 302
+
+    def test_csrf_is_enforced(self, user):
+        client = Client(enforce_csrf_checks=True)
+        assert self.post(client, "pw-alice").status_code == 403
+
+
+class TestLogout:
+    def test_post_signs_out(self, user):
+        client = Client()
+        client.force_login(user)
+        response = client.post(reverse("logout"))
+        assert response.status_code == 302
+        assert SESSION_KEY not in client.session
+
+    def test_get_is_refused(self, user):
+        client = Client()
+        client.force_login(user)
+        assert client.get(reverse("logout")).status_code == 405
+
+
+class TestSettings:
+    url = reverse("account_settings")
+
+    @pytest.fixture
+    def client(self, user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def test_requires_login(self, db):
+        assert Client().get(self.url).status_code == 302
+
+    def test_shows_the_current_values(self, client):
+        body = client.get(self.url).content.decode()
+        assert '<option value="Europe/Berlin" selected>' in body
+        assert 'value="alice@example.com"' in body
+
+    def test_updates_timezone_and_email(self, client, user):
+        response = client.post(self.url, {"email": "", "timezone": "Asia/Tokyo"})
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert (user.timezone, user.email) == ("Asia/Tokyo", "")
+
+    def test_rejects_unknown_timezone(self, client, user):
+        response = client.post(self.url, {"email": "a@b.c", "timezone": "Mars/Olympus"})
+        assert response.status_code == 422
+        user.refresh_from_db()
+        assert user.timezone == "Europe/Berlin"
+
+    def test_password_change(self, client, user):
+        response = client.post(
+            reverse("password_change"),
+            {
+                "old_password": "pw-alice",
+                "new_password1": "a much better secret",
+                "new_password2": "a much better secret",
+            },
+        )
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert user.check_password("a much better secret")

@@ -1,0 +1,154 @@
+"""The WebSocket endpoint and the push handler behind it, end to end in one event loop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from notifications.services import notification_create_for_reminder
+from realtime.consumers import UNAUTHENTICATED
+from tasks import services
+from todo_project.asgi import application
+from todo_project.eventbus.publishers import LocalBus
+from todo_project.eventbus.relay import drain
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _fresh_layer():
+    await get_channel_layer().flush()
+    yield
+    await get_channel_layer().flush()
+
+
+@database_sync_to_async
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect(user=None) -> tuple[WebsocketCommunicator, bool, object]:
+    headers = [ORIGIN]
+    if user is not None:
+        headers.append((b"cookie", await session_cookie(user)))
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    connected, detail = await communicator.connect(timeout=3)
+    return communicator, connected, detail
+
+
+deliver = database_sync_to_async(lambda: drain(LocalBus()))
+
+
+async def test_anonymous_connection_is_rejected(db):
+    _, connected, code = await connect()
+    assert not connected
+    assert code == UNAUTHENTICATED
+
+
+async def test_foreign_origin_is_rejected(user):
+    headers = [(b"origin", b"https://evil.example"), (b"cookie", await session_cookie(user))]
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    connected, _ = await communicator.connect(timeout=3)
+    assert not connected
+
+
+async def test_session_user_receives_only_their_own_fragments(user, other_user):
+    alice, connected, _ = await connect(user)
+    assert connected
+    bob, connected, _ = await connect(other_user)
+    assert connected
+    task = await database_sync_to_async(services.task_create)(
+        user=user, data={"title": "Alice's plan", "tags": ["home"]}
+    )
+    await deliver()
+    html = await alice.receive_from(timeout=3)
+    assert f'id="task-{task.pk}"' in html
+    assert 'data-version="1"' in html
+    assert 'hx-swap-oob="afterbegin:#task-rows"' in html
+    assert 'id="open-count" class="count" hx-swap-oob="true">1<' in html
+    assert await bob.receive_nothing(timeout=0.3)
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_update_complete_and_delete_fragments(user):
+    alice, _, _ = await connect(user)
+    task = await database_sync_to_async(services.task_create)(user=user, data={"title": "x"})
+    await database_sync_to_async(services.task_update)(task=task, data={"title": "y"})
+    await database_sync_to_async(services.task_complete)(task=task)
+    await database_sync_to_async(services.task_delete)(task=task)
+    await deliver()
+    created, updated, completed, deleted = [await alice.receive_from(timeout=3) for _ in range(4)]
+    assert "afterbegin:#task-rows" in created
+    assert f'<li id="task-{task.pk}"' in updated and 'data-version="2"' in updated
+    assert 'hx-swap-oob="true"' in updated and ">y<" in updated
+    assert "is-done" in completed and 'data-version="3"' in completed
+    assert (
+        f'<div id="task-{task.pk}" data-version="4" data-deleted hx-swap-oob="delete">' in deleted
+    )
+    await alice.disconnect()
+
+
+async def test_pushed_html_escapes_user_text(user):
+    alice, _, _ = await connect(user)
+    await database_sync_to_async(services.task_create)(
+        user=user, data={"title": "<script>alert(1)</script>", "tags": ['"><img src=x>']}
+    )
+    await deliver()
+    html = await alice.receive_from(timeout=3)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html
+    await alice.disconnect()
+
+
+async def test_reminder_pushes_badge_toast_and_inbox_item(user, other_user):
+    alice, _, _ = await connect(user)
+    bob, _, _ = await connect(other_user)
+    task = await database_sync_to_async(services.task_create)(
+        user=user, data={"title": "Call <mom>"}
+    )
+    await deliver()
+    await alice.receive_from(timeout=3)  # the TaskCreated row
+    notification, _ = await database_sync_to_async(notification_create_for_reminder)(
+        user_id=user.pk,
+        task_id=task.pk,
+        message=task.title,
+        reminder_at=timezone.now() - timedelta(seconds=1),
+        due_date=None,
+    )
+    await deliver()
+    html = await alice.receive_from(timeout=3)
+    assert 'id="unread-badge" class="badge" hx-swap-oob="true">1<' in html
+    assert 'hx-swap-oob="beforeend:#toasts"' in html and "Reminder:" in html
+    assert f'id="notification-{notification.pk}"' in html
+    assert "Call &lt;mom&gt;" in html and "<mom>" not in html
+    assert await bob.receive_nothing(timeout=0.3)
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_every_open_tab_of_the_user_gets_the_fragment(user):
+    tabs = [(await connect(user))[0] for _ in range(3)]
+    await database_sync_to_async(services.task_create)(user=user, data={"title": "x"})
+    await deliver()
+    for tab in tabs:
+        assert "task-" in await tab.receive_from(timeout=3)
+        await tab.disconnect()
+
+
+async def test_messages_from_the_browser_are_ignored(user):
+    alice, _, _ = await connect(user)
+    await alice.send_to(text_data='{"HEADERS": {}, "title": "x"}')
+    assert await alice.receive_nothing(timeout=0.2)
+    await alice.disconnect()

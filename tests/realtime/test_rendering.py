@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from realtime import handlers
+from realtime.rendering import render_event
+from tasks import services
+from tasks.views import TaskRow
+from todo_project.eventbus.envelope import TASK_UPDATES, build_event, parse_envelope
+from todo_project.eventbus.models import OutboxMessage
+from todo_project.eventbus.registry import handlers_for
+
+pytestmark = pytest.mark.django_db
+
+
+def last_update_event():
+    row = OutboxMessage.objects.filter(topic=TASK_UPDATES).order_by("-id").first()
+    return parse_envelope(row.envelope)
+
+
+def test_handler_is_registered_for_task_updates_without_dedup():
+    handler = next(h for h in handlers_for(TASK_UPDATES) if h.name == "realtime.push")
+    assert handler.dedupe is False
+    assert handler.event_types == {
+        "TaskCreated",
+        "TaskUpdated",
+        "TaskCompleted",
+        "TaskDeleted",
+        "NotificationCreated",
+    }
+
+
+def test_row_is_rendered_from_the_payload_not_the_database(user):
+    task = services.task_create(user=user, data={"title": "Before"})
+    event = last_update_event()
+    services.task_update(task=task, data={"title": "After"})
+    html = render_event(event)
+    assert ">Before<" in html and "After" not in html
+    assert 'data-version="1"' in html
+
+
+def test_dates_are_shown_in_the_users_zone(user):
+    due = datetime(2030, 3, 4, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
+    services.task_create(user=user, data={"title": "x", "due_date": due})
+    before = timezone.get_current_timezone_name()
+    with timezone.override("Asia/Tokyo"):
+        html = render_event(last_update_event())
+        assert timezone.get_current_timezone_name() == "Asia/Tokyo"  # restored afterwards
+    assert "09:30" in html and "2030-03-04T09:30:00+01:00" in html
+    assert timezone.get_current_timezone_name() == before
+
+
+def test_page_and_push_render_the_same_row(user, rf):
+    from django.template.loader import render_to_string
+
+    task = services.task_create(
+        user=user,
+        data={
+            "title": "Same",
+            "tags": ["b", "A"],
+            "priority": "high",
+            "due_date": datetime(2030, 3, 4, 8, 30, tzinfo=UTC),
+            "recurrence": "FREQ=DAILY",
+        },
+    )
+    pushed = TaskRow.from_snapshot(last_update_event().payload)
+    page = TaskRow.from_task(task)
+    assert pushed.__dict__ | {"now": None} == page.__dict__ | {"now": None}
+    with timezone.override("Europe/Berlin"):
+        a = render_to_string("tasks/list.html#task-row", {"row": pushed})
+        b = render_to_string("tasks/list.html#task-row", {"row": page})
+    assert a.replace(str(pushed.now), "") == b.replace(str(page.now), "")
+
+
+def test_unknown_user_or_event_renders_nothing(user):
+    assert render_event(build_event("TaskCreated", {"task_id": 1, "user_id": 999_999})) == ""
+    assert render_event(build_event("SomethingElse", {"user_id": user.pk})) == ""
+    assert render_event(build_event("TaskCreated", {"task_id": 1})) == ""
+
+
+def test_push_sends_to_the_users_group(user, monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        handlers, "send_to_user", lambda user_id, html: sent.append((user_id, html))
+    )
+    services.task_create(user=user, data={"title": "x"})
+    handlers.push_update(last_update_event())
+    assert sent and sent[0][0] == user.pk

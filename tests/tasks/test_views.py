@@ -1,0 +1,666 @@
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from tasks import services
+from tasks.forms import TaskForm, editor_initial
+from tasks.models import ActivityEntry, Priority, Task
+from todo_project.eventbus.publishers import LocalBus
+from todo_project.eventbus.relay import drain
+
+pytestmark = pytest.mark.django_db
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+HTMX = {"HX-Request": "true"}
+
+
+def make(user, title="Task", **data):
+    return services.task_create(user=user, data={"title": title, **data})
+
+
+@pytest.fixture
+def client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def form_data(**overrides):
+    data = {
+        "title": "Pay rent",
+        "description": "",
+        "priority": "medium",
+        "tags": "",
+        "due_date": "",
+        "recurrence_preset": "none",
+        "recurrence_interval": "1",
+        "recurrence_end": "never",
+        "reminder": "none",
+        "reminder_unit": "minutes",
+    }
+    data.update(overrides)
+    return data
+
+
+class TestHome:
+    def test_anonymous_sees_the_landing_page(self, db):
+        response = Client().get("/")
+        assert response.status_code == 200
+        assert b"Create an account" in response.content
+
+    def test_signed_in_user_goes_to_the_task_list(self, client):
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response["Location"] == reverse("tasks:list")
+
+
+class TestList:
+    url = reverse("tasks:list")
+
+    def test_requires_login(self, db):
+        response = Client().get(self.url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_shows_pending_tasks_by_default(self, client, user):
+        make(user, "Open one")
+        done = make(user, "Done one")
+        services.task_complete(task=done)
+        body = client.get(self.url).content.decode()
+        assert "Open one" in body
+        assert "Done one" not in body
+        assert 'id="open-count"' in body
+
+    def test_status_all_shows_completed_tasks_marked_done(self, client, user):
+        done = make(user, "Done one")
+        services.task_complete(task=done)
+        body = client.get(self.url, {"status": "all"}).content.decode()
+        assert f'id="task-{done.pk}"' in body
+        assert "is-done" in body
+        assert 'data-version="2"' in body
+
+    def test_only_the_users_own_tasks(self, client, user, other_user):
+        make(other_user, "Bob's secret")
+        make(user, "Mine")
+        body = client.get(self.url).content.decode()
+        assert "Mine" in body
+        assert "Bob&#x27;s secret" not in body and "Bob's secret" not in body
+
+    def test_titles_are_escaped(self, client, user):
+        make(user, "<script>alert(1)</script>")
+        body = client.get(self.url).content.decode()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+        assert "<script>alert(1)</script>" not in body
+
+    def test_filters_by_priority_tag_and_search(self, client, user):
+        make(user, "Quarterly report", priority="high", tags=["work"])
+        make(user, "Buy milk", priority="low", tags=["home"])
+        make(user, "Report bug", priority="low", tags=["work"])
+        body = client.get(self.url, {"priority": "high"}).content.decode()
+        assert "Quarterly report" in body and "Buy milk" not in body
+        body = client.get(self.url, {"tag": "work"}).content.decode()
+        assert "Report bug" in body and "Buy milk" not in body
+        body = client.get(self.url, {"search": "report"}).content.decode()
+        assert "Quarterly report" in body and "Report bug" in body and "Buy milk" not in body
+
+    def test_sorts_by_priority_descending(self, client, user):
+        make(user, "Low", priority="low")
+        make(user, "Urgent", priority="urgent")
+        body = client.get(self.url, {"sort_by": "priority", "order": "desc"}).content.decode()
+        assert body.index(">Low<") < body.index(">Urgent<")
+        body = client.get(self.url, {"sort_by": "priority"}).content.decode()
+        assert body.index(">Urgent<") < body.index(">Low<")
+
+    def test_due_and_overdue_are_shown_in_the_users_zone(self, client, user):
+        past = timezone.now() - timedelta(days=3)
+        make(user, "Late", due_date=past)
+        body = client.get(self.url).content.decode()
+        local = past.astimezone(BERLIN)
+        assert "is-overdue" in body
+        assert "Overdue" in body
+        assert f"{local:%H:%M}" in body
+        assert f'datetime="{local.isoformat()}"' in body
+
+    def test_filter_bar_reflects_the_query(self, client, user):
+        make(user, "x", tags=["home"])
+        body = client.get(
+            self.url, {"search": "milk", "priority": "high", "tag": "home", "overdue": "true"}
+        ).content.decode()
+        assert 'value="milk"' in body
+        assert 'name="priority" value="high" checked' in body
+        assert 'name="tag" value="home" checked' in body
+        assert 'name="overdue" value="true" checked' in body
+        assert "more-filters" in body and "open>" in body
+
+    def test_invalid_filter_shows_the_error(self, client, user):
+        make(user, "x")
+        response = client.get(self.url, {"due_after": "not-a-date"})
+        assert response.status_code == 200
+        assert "Due after:" in response.content.decode()
+
+    def test_paginates(self, client, user):
+        for i in range(30):
+            make(user, f"T{i:02d}")
+        first = client.get(self.url).content.decode()
+        assert "30 tasks" in first and "showing 1\u201325" in first
+        assert 'href="/tasks/?page=2"' in first
+        second = client.get(self.url, {"page": "2"}).content.decode()
+        assert second.count('class="task ') == 5
+        assert 'href="/tasks/"' in second  # previous page: the canonical first page
+
+    def test_htmx_request_gets_the_results_partial_and_a_canonical_url(self, client, user):
+        make(user, "Buy milk", priority="high")
+        response = client.get(
+            self.url,
+            {"search": "milk", "status": "pending", "order": "asc", "sort_by": "", "tag": ""},
+            headers={**HTMX, "HX-Trigger": "filters"},
+        )
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert body.lstrip().startswith('<section id="task-results"')
+        assert "<html" not in body
+        assert 'id="filters"' not in body  # the bar sent it; it is already right
+        assert response["HX-Push-Url"] == "/tasks/?search=milk"
+
+    def test_htmx_request_for_the_view_already_shown_replaces_the_history_entry(self, client, user):
+        response = client.get(
+            self.url,
+            {"search": "milk", "status": "pending"},
+            headers={**HTMX, "HX-Current-URL": "http://testserver/tasks/?search=milk"},
+        )
+        assert response["HX-Replace-Url"] == "/tasks/?search=milk"
+        assert "HX-Push-Url" not in response
+
+    def test_htmx_request_from_a_link_also_refreshes_the_filter_bar(self, client, user):
+        make(user, "x", tags=["home"])
+        body = client.get(self.url, {"tag": "home"}, headers=HTMX).content.decode()
+        assert 'id="filters"' in body and 'hx-swap-oob="true"' in body
+        assert 'name="tag" value="home" checked' in body
+
+    def test_history_restore_gets_the_whole_page(self, client, user):
+        response = client.get(self.url, headers={**HTMX, "HX-History-Restore-Request": "true"})
+        assert b"<html" in response.content
+
+    def test_live_insert_is_off_for_completed_view_and_later_pages(self, client, user):
+        assert b'data-live-insert="true"' in client.get(self.url).content
+        assert b'data-live-insert="false"' in client.get(self.url, {"status": "completed"}).content
+
+
+class TestQuickAdd:
+    url = reverse("tasks:quick_add")
+
+    def test_without_javascript_creates_and_redirects_back(self, client, user):
+        response = client.post(
+            self.url, {"title": "Buy milk #home #errands !high"}, HTTP_REFERER="/tasks/?tag=x"
+        )
+        assert response.status_code == 302
+        assert response["Location"] == "/tasks/?tag=x"
+        task = Task.objects.get(user=user)
+        assert task.title == "Buy milk"
+        assert task.priority == Priority.HIGH
+        assert sorted(task.tag_names) == ["errands", "home"]
+
+    def test_foreign_referer_is_not_followed(self, client, user):
+        response = client.post(self.url, {"title": "x"}, HTTP_REFERER="https://evil.example/")
+        assert response["Location"] == reverse("tasks:list")
+
+    def test_htmx_gets_the_new_row_and_the_count(self, client, user):
+        response = client.post(self.url, {"title": "<b>bold</b>"}, headers=HTMX)
+        assert response.status_code == 201
+        body = response.content.decode()
+        task = Task.objects.get(user=user)
+        assert f'id="task-{task.pk}"' in body
+        assert "&lt;b&gt;bold&lt;/b&gt;" in body
+        assert 'id="open-count" class="count" hx-swap-oob="true">1<' in body
+
+    def test_empty_title_is_a_form_error(self, client, user):
+        response = client.post(self.url, {"title": "   "}, headers=HTMX)
+        assert response.status_code == 422
+        assert response["HX-Retarget"] == "#quick-add"
+        assert response["HX-Reswap"] == "outerHTML"
+        assert b"quick-add-error" in response.content
+        assert not Task.objects.exists()
+
+    def test_empty_title_without_javascript_renders_the_page(self, client, user):
+        response = client.post(self.url, {"title": ""})
+        assert response.status_code == 422
+        assert b"quick-add-error" in response.content and b"<html" in response.content
+
+    def test_too_long_title_reports_the_service_error(self, client, user):
+        response = client.post(self.url, {"title": "x" * 201}, headers=HTMX)
+        assert response.status_code == 422
+        assert b"at most 200 characters" in response.content
+
+    def test_shorthand_only_is_kept_as_the_title(self, client, user):
+        client.post(self.url, {"title": "#idea"})
+        assert Task.objects.get(user=user).title == "#idea"
+
+    def test_csrf_is_enforced(self, user):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        assert client.post(self.url, {"title": "x"}).status_code == 403
+
+
+class TestCreate:
+    url = reverse("tasks:create")
+
+    def test_form_page(self, client):
+        response = client.get(self.url)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert 'type="datetime-local"' in body
+        assert 'id="recurrence-editor"' in body
+        assert "Europe/Berlin" in body
+
+    def test_creates_with_due_date_in_the_users_zone(self, client, user):
+        response = client.post(
+            self.url,
+            form_data(
+                title="Dentist",
+                description="Bring card",
+                priority="urgent",
+                tags="health, errands, Health",
+                due_date="2030-03-04T09:30",
+            ),
+        )
+        assert response.status_code == 302, response.content
+        task = Task.objects.get(user=user)
+        assert task.due_date == datetime(2030, 3, 4, 9, 30, tzinfo=BERLIN)
+        assert task.priority == Priority.URGENT
+        assert sorted(task.tag_names) == ["errands", "health"]
+        assert task.description == "Bring card"
+
+    def test_weekly_recurrence_and_reminder_before(self, client, user):
+        client.post(
+            self.url,
+            form_data(
+                due_date="2030-03-04T09:30",
+                recurrence_preset="weekly",
+                recurrence_weekdays=["MO", "WE"],
+                recurrence_end="count",
+                recurrence_count="10",
+                reminder="before",
+                reminder_amount="2",
+                reminder_unit="hours",
+            ),
+        )
+        task = Task.objects.get(user=user)
+        assert task.recurrence == "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"
+        assert task.reminder_offset_minutes == 120
+        assert task.reminder_at == datetime(2030, 3, 4, 7, 30, tzinfo=BERLIN)
+
+    @pytest.mark.parametrize(
+        ("fields", "rule"),
+        [
+            ({"recurrence_preset": "daily", "recurrence_interval": "3"}, "FREQ=DAILY;INTERVAL=3"),
+            ({"recurrence_preset": "weekdays"}, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+            ({"recurrence_preset": "weekly"}, "FREQ=WEEKLY;BYDAY=MO"),  # the due date's day
+            ({"recurrence_preset": "monthly_day"}, "FREQ=MONTHLY;BYMONTHDAY=4"),
+            (
+                {"recurrence_preset": "monthly_day", "recurrence_monthday": "-1"},
+                "FREQ=MONTHLY;BYMONTHDAY=-1",
+            ),
+            ({"recurrence_preset": "monthly_nth"}, "FREQ=MONTHLY;BYDAY=1MO"),
+            (
+                {
+                    "recurrence_preset": "monthly_nth",
+                    "recurrence_nth": "-1",
+                    "recurrence_nth_weekday": "FR",
+                },
+                "FREQ=MONTHLY;BYDAY=-1FR",
+            ),
+            (
+                {
+                    "recurrence_preset": "yearly",
+                    "recurrence_end": "until",
+                    "recurrence_until": "2035-01-01",
+                },
+                "FREQ=YEARLY;UNTIL=20350101",
+            ),
+            (
+                {"recurrence_preset": "custom", "recurrence_custom": "rrule:freq=daily;count=3"},
+                "FREQ=DAILY;COUNT=3",
+            ),
+        ],
+    )
+    def test_recurrence_presets(self, client, user, fields, rule):
+        response = client.post(self.url, form_data(due_date="2030-03-04T09:30", **fields))
+        assert response.status_code == 302, response.content.decode()
+        assert Task.objects.get(user=user).recurrence == rule
+
+    def test_reminder_at_a_time(self, client, user):
+        client.post(
+            self.url,
+            form_data(due_date="2030-03-04T09:30", reminder="at", reminder_at="2030-03-03T20:00"),
+        )
+        task = Task.objects.get(user=user)
+        assert task.reminder_at == datetime(2030, 3, 3, 20, 0, tzinfo=BERLIN)
+        assert task.reminder_offset_minutes is None
+
+    def test_missing_title_is_an_error(self, client, user):
+        response = client.post(self.url, form_data(title=""))
+        assert response.status_code == 422
+        assert b"error-summary" in response.content
+        assert not Task.objects.exists()
+
+    def test_service_errors_land_on_the_fields(self, client, user):
+        response = client.post(
+            self.url,
+            form_data(recurrence_preset="custom", recurrence_custom="FREQ=HOURLY"),
+        )
+        assert response.status_code == 422
+        form = response.context["form"]
+        assert "FREQ=HOURLY is not supported" in form.errors["recurrence_custom"][0]
+
+    def test_repeating_without_a_due_date(self, client, user):
+        response = client.post(self.url, form_data(recurrence_preset="daily"))
+        assert response.status_code == 422
+        assert "needs a due date" in response.context["form"].errors["recurrence_preset"][0]
+
+    def test_reminder_before_without_due_date(self, client, user):
+        response = client.post(
+            self.url, form_data(reminder="before", reminder_amount="10", reminder_unit="minutes")
+        )
+        assert response.status_code == 422
+        assert "needs a due date" in response.context["form"].errors["reminder_amount"][0]
+
+    def test_reminder_at_needs_a_time(self, client, user):
+        response = client.post(self.url, form_data(reminder="at"))
+        assert response.status_code == 422
+        assert "reminder_at" in response.context["form"].errors
+
+    def test_nonexistent_local_time_is_an_error(self, client, user):
+        # 02:30 on the spring-forward night does not exist in Berlin.
+        response = client.post(self.url, form_data(due_date="2030-03-31T02:30"))
+        assert response.status_code == 422
+        assert "due_date" in response.context["form"].errors
+
+    def test_too_many_tags(self, client, user):
+        tags = ", ".join(f"t{i}" for i in range(21))
+        response = client.post(self.url, form_data(tags=tags))
+        assert response.status_code == 422
+        assert "at most 20 tags" in response.context["form"].errors["tags"][0]
+
+
+class TestEdit:
+    def test_shows_the_task(self, client, user):
+        task = make(
+            user,
+            "Standup",
+            due_date=datetime(2030, 3, 4, 9, 30, tzinfo=BERLIN),
+            recurrence="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+            reminder_offset_minutes=15,
+            tags=["work"],
+        )
+        response = client.get(reverse("tasks:edit", args=[task.pk]))
+        body = response.content.decode()
+        assert 'value="2030-03-04T09:30"' in body
+        assert '<option value="weekdays" selected>' in body
+        assert 'value="before"' in body and "checked" in body
+        assert 'value="15"' in body
+        assert "Weekly on weekdays" in body or "weekday" in body  # the preview summary
+
+    def test_updates_the_task(self, client, user):
+        task = make(user, "Old", tags=["a"])
+        response = client.post(
+            reverse("tasks:edit", args=[task.pk]),
+            form_data(title="New", tags="b", priority="high"),
+        )
+        assert response.status_code == 302
+        task.refresh_from_db()
+        assert task.title == "New"
+        assert task.tag_names == ["b"]
+        assert task.version == 2
+
+    def test_clearing_the_reminder(self, client, user):
+        due = datetime(2030, 3, 4, 9, 30, tzinfo=BERLIN)
+        task = make(user, "x", due_date=due, reminder_offset_minutes=30)
+        client.post(
+            reverse("tasks:edit", args=[task.pk]),
+            form_data(title="x", due_date="2030-03-04T09:30", reminder="none"),
+        )
+        task.refresh_from_db()
+        assert task.reminder_at is None and task.reminder_offset_minutes is None
+
+    def test_unchanged_form_writes_nothing(self, client, user):
+        task = make(user, "Same", due_date=datetime(2030, 3, 4, 9, 30, tzinfo=BERLIN))
+        client.post(
+            reverse("tasks:edit", args=[task.pk]),
+            form_data(title="Same", due_date="2030-03-04T09:30"),
+        )
+        task.refresh_from_db()
+        assert task.version == 1
+
+    def test_validation_error_keeps_the_input(self, client, user):
+        task = make(user, "x")
+        response = client.post(reverse("tasks:edit", args=[task.pk]), form_data(title=""))
+        assert response.status_code == 422
+        task.refresh_from_db()
+        assert task.title == "x"
+
+
+class TestOtherUsersTask:
+    @pytest.mark.parametrize(
+        ("name", "method"),
+        [
+            ("tasks:edit", "get"),
+            ("tasks:edit", "post"),
+            ("tasks:complete", "post"),
+            ("tasks:reopen", "post"),
+            ("tasks:delete", "get"),
+            ("tasks:delete", "post"),
+            ("tasks:history", "get"),
+        ],
+    )
+    def test_is_a_404(self, client, other_user, name, method):
+        task = make(other_user, "Bob's")
+        response = getattr(client, method)(reverse(name, args=[task.pk]))
+        assert response.status_code == 404
+        assert Task.objects.filter(pk=task.pk, completed=False).exists()
+
+
+class TestCompleteAndReopen:
+    def test_without_javascript_redirects_back(self, client, user):
+        task = make(user, "x")
+        response = client.post(reverse("tasks:complete", args=[task.pk]), HTTP_REFERER="/tasks/")
+        assert response.status_code == 302
+        task.refresh_from_db()
+        assert task.completed
+
+    def test_htmx_gets_the_row_with_its_new_version(self, client, user):
+        task = make(user, "x")
+        response = client.post(reverse("tasks:complete", args=[task.pk]), headers=HTMX)
+        body = response.content.decode()
+        assert f'id="task-{task.pk}"' in body
+        assert 'data-version="2"' in body
+        assert "is-done" in body
+        assert reverse("tasks:reopen", args=[task.pk]) in body
+        assert 'id="open-count" class="count" hx-swap-oob="true">0<' in body
+        response = client.post(reverse("tasks:reopen", args=[task.pk]), headers=HTMX)
+        assert 'data-version="3"' in response.content.decode()
+        task.refresh_from_db()
+        assert not task.completed
+
+    def test_get_is_not_allowed(self, client, user):
+        task = make(user, "x")
+        assert client.get(reverse("tasks:complete", args=[task.pk])).status_code == 405
+
+
+class TestDelete:
+    def test_confirmation_page(self, client, user):
+        task = make(user, "<i>x</i>")
+        response = client.get(reverse("tasks:delete", args=[task.pk]))
+        assert response.status_code == 200
+        assert b"&lt;i&gt;x&lt;/i&gt;" in response.content
+        assert Task.objects.filter(pk=task.pk).exists()
+
+    def test_post_deletes_and_redirects(self, client, user):
+        task = make(user, "x")
+        response = client.post(reverse("tasks:delete", args=[task.pk]))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("tasks:list")
+        assert not Task.objects.filter(pk=task.pk).exists()
+
+    def test_htmx_gets_an_out_of_band_removal(self, client, user):
+        task = make(user, "x")
+        response = client.post(reverse("tasks:delete", args=[task.pk]), headers=HTMX)
+        body = response.content.decode()
+        assert (
+            f'<div id="task-{task.pk}" data-version="2" data-deleted hx-swap-oob="delete">' in body
+        )
+        assert "Deleted" in body
+
+    def test_htmx_from_the_edit_page_redirects(self, client, user):
+        task = make(user, "x")
+        response = client.post(
+            reverse("tasks:delete", args=[task.pk]), {"next": "/tasks/"}, headers=HTMX
+        )
+        assert response["HX-Redirect"] == "/tasks/"
+
+    def test_foreign_next_is_ignored(self, client, user):
+        task = make(user, "x")
+        response = client.post(
+            reverse("tasks:delete", args=[task.pk]), {"next": "https://evil.example/"}
+        )
+        assert response["Location"] == reverse("tasks:list")
+
+
+class TestRecurrencePreview:
+    url = reverse("tasks:recurrence_preview")
+
+    def test_summary_and_next_dates(self, client):
+        response = client.get(
+            self.url,
+            {
+                "due_date": "2030-03-04T09:30",
+                "recurrence_preset": "weekly",
+                "recurrence_weekdays": ["MO", "WE"],
+            },
+        )
+        body = response.content.decode()
+        assert "Weekly on Monday and Wednesday" in body
+        assert body.count("<li>") == 5
+        assert "Mon 4 Mar 2030, 09:30" in body
+        assert "Wed 6 Mar 2030, 09:30" in body
+
+    def test_invalid_rule(self, client):
+        body = client.get(
+            self.url,
+            {
+                "due_date": "2030-03-04T09:30",
+                "recurrence_preset": "custom",
+                "recurrence_custom": "FREQ=HOURLY",
+            },
+        ).content.decode()
+        assert "Cannot repeat" in body and "HOURLY" in body
+
+    def test_needs_a_due_date(self, client):
+        body = client.get(self.url, {"recurrence_preset": "daily"}).content.decode()
+        assert "needs a due date" in body
+
+    def test_no_repeat(self, client):
+        assert b"Does not repeat" in client.get(self.url, {"recurrence_preset": "none"}).content
+
+    def test_escapes_the_custom_text(self, client):
+        body = client.get(
+            self.url,
+            {
+                "due_date": "2030-03-04T09:30",
+                "recurrence_preset": "custom",
+                "recurrence_custom": "<script>",
+            },
+        ).content.decode()
+        assert "<script>" not in body
+
+
+class TestHistory:
+    def test_lists_what_happened(self, client, user):
+        task = make(user, "Draft", priority="low")
+        services.task_update(task=task, data={"title": "Final", "priority": "urgent"})
+        services.task_complete(task=task)
+        drain(LocalBus())
+        assert ActivityEntry.objects.filter(task_id=task.pk).count() == 3
+        body = client.get(reverse("tasks:history", args=[task.pk])).content.decode()
+        assert body.index("Completed") < body.index("Changed") < body.index("Created")
+        assert "urgent" in body and "Final" in body
+
+
+class TestRecurrenceEditorInitial:
+    due = datetime(2030, 3, 4, 9, 30, tzinfo=UTC)
+
+    @pytest.mark.parametrize(
+        ("rule", "expected"),
+        [
+            ("", {"recurrence_preset": "none"}),
+            ("FREQ=DAILY;INTERVAL=2", {"recurrence_preset": "daily", "recurrence_interval": 2}),
+            ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", {"recurrence_preset": "weekdays"}),
+            (
+                "FREQ=WEEKLY;BYDAY=TU,TH",
+                {"recurrence_preset": "weekly", "recurrence_weekdays": ["TU", "TH"]},
+            ),
+            (
+                "FREQ=MONTHLY;BYMONTHDAY=15",
+                {"recurrence_preset": "monthly_day", "recurrence_monthday": "15"},
+            ),
+            (
+                "FREQ=MONTHLY;BYDAY=-1FR;COUNT=4",
+                {
+                    "recurrence_preset": "monthly_nth",
+                    "recurrence_nth": "-1",
+                    "recurrence_end": "count",
+                    "recurrence_count": 4,
+                },
+            ),
+            (
+                "FREQ=YEARLY;UNTIL=20400101",
+                {
+                    "recurrence_preset": "yearly",
+                    "recurrence_end": "until",
+                    "recurrence_until": date(2040, 1, 1),
+                },
+            ),
+            (
+                "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+                {
+                    "recurrence_preset": "custom",
+                    "recurrence_custom": "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+                },
+            ),
+        ],
+    )
+    def test_maps_rules_to_presets(self, rule, expected):
+        initial = editor_initial(rule, self.due)
+        for key, value in expected.items():
+            assert initial[key] == value
+
+    @pytest.mark.parametrize(
+        "rule",
+        [
+            "FREQ=DAILY;INTERVAL=2",
+            "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH",
+            "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=5",
+            "FREQ=MONTHLY;BYDAY=2WE",
+            "FREQ=YEARLY;UNTIL=20400101",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+        ],
+    )
+    def test_round_trips(self, rule):
+        initial = editor_initial(rule, self.due)
+        data = form_data()
+        for key, value in initial.items():
+            if isinstance(value, list):
+                data[key] = value
+            elif isinstance(value, date):
+                data[key] = value.isoformat()
+            else:
+                data[key] = str(value)
+        form = TaskForm({**data, "due_date": "2030-03-04T09:30"})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["recurrence"] == rule

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from functools import cache
+from typing import Any, Protocol
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm, UsernameField
+from django.core.exceptions import ValidationError
+
+from .models import User
+
+
+@cache
+def timezone_choices() -> list[tuple[str, Any]]:
+    """IANA zone names grouped by region for a <select>, UTC first."""
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for name in sorted(zoneinfo.available_timezones()):
+        if "/" not in name or name.startswith(("Etc/", "SystemV/", "US/")):
+            continue
+        region, _, place = name.partition("/")
+        groups[region].append((name, place.replace("_", " ")))
+    return [("UTC", "UTC"), *sorted(groups.items())]
+
+
+class TimezoneField(forms.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault(
+            "help_text", "Due dates are shown and entered in this zone; new tasks repeat in it."
+        )
+        super().__init__(choices=timezone_choices, **kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        # Any IANA name the model accepts, also ones left out of the menu (Etc/GMT+5).
+        return str(value) in zoneinfo.available_timezones()
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        required=False, help_text="Optional: reminders are also sent here.", label="Email"
+    )
+    timezone = TimezoneField(initial="UTC")
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "timezone")
+        field_classes = {"username": UsernameField}
+
+
+class AccountSettingsForm(forms.ModelForm):
+    email = forms.EmailField(
+        required=False, help_text="Reminders are also sent here. Leave empty for none."
+    )
+    timezone = TimezoneField()
+
+    class Meta:
+        model = User
+        fields = ("email", "timezone")
+
+
+class Throttle(Protocol):
+    def blocked(self) -> bool: ...
+
+    def record_failure(self) -> None: ...
+
+
+THROTTLED_MESSAGE = (
+    "Too many failed sign-in attempts for this account from your network. "
+    "Wait a few minutes and try again."
+)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form that refuses to check passwords while the throttle is closed."""
+
+    def __init__(
+        self, request: Any = None, *args: Any, throttle: Throttle | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(request, *args, **kwargs)
+        self.throttle = throttle
+        self.throttled = False
+        self.fields["username"].widget.attrs.setdefault("autocomplete", "username")
+
+    def clean(self) -> dict[str, Any]:
+        if self.throttle is not None and self.throttle.blocked():
+            self.throttled = True
+            raise ValidationError(THROTTLED_MESSAGE, code="throttled")
+        try:
+            return super().clean()
+        except ValidationError:
+            if self.throttle is not None:
+                self.throttle.record_failure()
+            raise
