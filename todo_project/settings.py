@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "todo_project.observability.TraceContextMiddleware",
     "todo_project.observability.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "todo_project.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

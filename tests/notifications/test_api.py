@@ -72,7 +72,13 @@ def test_other_users_notifications_are_invisible(api, other_user):
 def test_same_reminder_twice_is_one_notification(user):
     task = services.task_create(user=user, data={"title": "t"})
     at = timezone.now()
-    kwargs = dict(user_id=user.pk, task_id=task.pk, message="t", reminder_at=at, due_date=None)
+    kwargs = {
+        "user_id": user.pk,
+        "task_id": task.pk,
+        "message": "t",
+        "reminder_at": at,
+        "due_date": None,
+    }
     first, created = notification_create_for_reminder(**kwargs)
     again, created_again = notification_create_for_reminder(**kwargs)
     assert created and not created_again and first.pk == again.pk
