@@ -280,13 +280,15 @@ class TestRelayLoop:
 class TestBackgroundLoops:
     def test_embedded_mode_runs_relay_and_scheduler(self, settings):
         from tasks.reminders import ReminderScheduler
+        from todo_project.eventbus.notify import OutboxListener
         from todo_project.eventbus.relay import RelayLoop
         from todo_project.eventbus.runtime import background_loops
 
         settings.RUN_EMBEDDED_WORKER = True
         loops = background_loops()
-        assert [type(loop) for loop in loops] == [RelayLoop, ReminderScheduler]
-        assert isinstance(loops[0].publisher, LocalBus)
+        listener = [OutboxListener] if settings.IS_POSTGRES else []
+        assert [type(loop) for loop in loops] == [*listener, RelayLoop, ReminderScheduler]
+        assert isinstance(loops[-2].publisher, LocalBus)
 
     def test_dapr_web_runs_only_a_publishing_relay(self, settings):
         from todo_project.eventbus import publishers
@@ -296,7 +298,7 @@ class TestBackgroundLoops:
         settings.EVENT_BACKEND = "dapr"
         publishers.dapr_gateway.cache_clear()
         try:
-            (loop,) = background_loops()
+            loop = background_loops()[-1]
             assert isinstance(loop.publisher, DaprPublisher)
         finally:
             publishers.dapr_gateway.cache_clear()

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from .envelope import Event
 from .models import OutboxMessage
+from .notify import notify_on_commit
 from .signals import wake_relay
 
 
@@ -29,4 +30,5 @@ def enqueue(event: Event, *, topics: tuple[str, ...], partition_key: str | int) 
         )
         for topic in topics
     )
-    transaction.on_commit(wake_relay)
+    transaction.on_commit(wake_relay)  # this process
+    notify_on_commit()  # other processes (PostgreSQL)

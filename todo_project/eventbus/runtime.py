@@ -27,10 +27,17 @@ def background_loops() -> list[Any]:
     from .relay import RelayLoop
 
     if settings.RUN_EMBEDDED_WORKER:
-        return [RelayLoop(LocalBus()), ReminderScheduler()]
+        return [*listener_loops(), RelayLoop(LocalBus()), ReminderScheduler()]
     if settings.EVENT_BACKEND == "dapr":
-        return [RelayLoop(DaprPublisher(dapr_gateway()))]
+        return [*listener_loops(), RelayLoop(DaprPublisher(dapr_gateway()))]
     return []  # local bus with a separate `manage.py worker`: it relays and handles
+
+
+def listener_loops() -> list[Any]:
+    """A LISTEN thread where other processes' commits can wake this one (PostgreSQL)."""
+    from .notify import OutboxListener
+
+    return [OutboxListener()] if settings.IS_POSTGRES else []
 
 
 def start_background() -> list[Any]:

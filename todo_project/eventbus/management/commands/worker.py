@@ -50,15 +50,17 @@ class Command(BaseCommand):
         from todo_project.eventbus.dispatch import DaprStateDedup
         from todo_project.eventbus.publishers import DaprPublisher, LocalBus, dapr_gateway
         from todo_project.eventbus.relay import RelayLoop
+        from todo_project.eventbus.runtime import listener_loops
         from todo_project.eventbus.worker import AppChannelServer, TopicConsumer
 
         if settings.EVENT_BACKEND != "dapr":
-            return [RelayLoop(LocalBus()), ReminderScheduler()]
+            return [*listener_loops(), RelayLoop(LocalBus()), ReminderScheduler()]
         gateway = dapr_gateway()
         dedup = DaprStateDedup(gateway)
         consumers: list[Any] = [TopicConsumer(gateway, topic, dedup) for topic in TOPICS]
         return [
             *consumers,
             AppChannelServer(settings.WORKER_HOST, settings.WORKER_PORT),
+            *listener_loops(),
             RelayLoop(DaprPublisher(gateway)),
         ]
