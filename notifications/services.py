@@ -16,6 +16,7 @@ from .models import Notification
 
 logger = logging.getLogger(__name__)
 NOTIFICATION_CREATED = "NotificationCreated"
+NOTIFICATIONS_READ = "NotificationsRead"
 
 
 def notification_payload(notification: Notification) -> dict[str, object]:
@@ -87,11 +88,30 @@ def _send_email(notification: Notification) -> None:
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
+    with transaction.atomic():
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+            _announce_read(notification.user_id, [notification.pk])
     return notification
 
 
 def notification_mark_all_read(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at=None).update(read_at=timezone.now())
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update()
+            .filter(user=user, read_at=None)
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            Notification.objects.filter(pk__in=ids).update(read_at=timezone.now())
+            _announce_read(user.pk, ids)
+    return len(ids)
+
+
+def _announce_read(user_id: int, notification_ids: list[int]) -> None:
+    """Other open tabs update their unread badge (task-updates only: nothing else cares)."""
+    event = build_event(
+        NOTIFICATIONS_READ, {"user_id": user_id, "notification_ids": notification_ids}
+    )
+    enqueue(event, topics=(TASK_UPDATES,), partition_key=user_id)

@@ -21,7 +21,7 @@ from todo_project.eventbus.envelope import TASK_UPDATES, Event
 from todo_project.eventbus.registry import Handler
 
 from .consumers import user_group
-from .rendering import NOTIFICATION_CREATED, render_event
+from .rendering import NOTIFICATION_CREATED, NOTIFICATIONS_READ, render_event
 
 logger = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 5.0
@@ -73,7 +73,14 @@ HANDLERS = [
         topic=TASK_UPDATES,
         func=push_update,
         event_types=frozenset(
-            {TASK_CREATED, TASK_UPDATED, TASK_COMPLETED, TASK_DELETED, NOTIFICATION_CREATED}
+            {
+                TASK_CREATED,
+                TASK_UPDATED,
+                TASK_COMPLETED,
+                TASK_DELETED,
+                NOTIFICATION_CREATED,
+                NOTIFICATIONS_READ,
+            }
         ),
         dedupe=False,
     ),

@@ -26,6 +26,7 @@ from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
 
 NOTIFICATION_CREATED = "NotificationCreated"
+NOTIFICATIONS_READ = "NotificationsRead"
 LIVE_EVENTS = {
     TASK_CREATED: "created",
     TASK_UPDATED: "updated",
@@ -57,6 +58,11 @@ def render_event(event: Event) -> str:
             return _task_fragment(event, user_id)
         if event.event_type == NOTIFICATION_CREATED:
             return _notification_fragment(event, user_id)
+        if event.event_type == NOTIFICATIONS_READ:
+            return render_to_string(
+                "base.html#unread-badge",
+                {"unread_count": unread_count(user=User(pk=user_id)), "oob": True},
+            )
     return ""
 
 

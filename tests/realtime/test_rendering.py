@@ -30,6 +30,7 @@ def test_handler_is_registered_for_task_updates_without_dedup():
         "TaskCompleted",
         "TaskDeleted",
         "NotificationCreated",
+        "NotificationsRead",
     }
 
 
@@ -89,3 +90,36 @@ def test_push_sends_to_the_users_group(user, monkeypatch):
     services.task_create(user=user, data={"title": "x"})
     handlers.push_update(last_update_event())
     assert sent and sent[0][0] == user.pk
+
+
+def test_reading_notifications_updates_the_badge_in_other_tabs(user):
+    from notifications.services import (
+        notification_create_for_reminder,
+        notification_mark_all_read,
+        notification_mark_read,
+    )
+
+    task = services.task_create(user=user, data={"title": "x"})
+    notes = [
+        notification_create_for_reminder(
+            user_id=user.pk,
+            task_id=task.pk,
+            message="m",
+            reminder_at=datetime(2026, 1, day, tzinfo=UTC),
+            due_date=None,
+        )[0]
+        for day in (1, 2, 3)
+    ]
+    notification_mark_read(notification=notes[0])
+    event = last_update_event()
+    assert event.event_type == "NotificationsRead"
+    assert event.payload["notification_ids"] == [notes[0].pk]
+    html = render_event(event)
+    assert 'id="unread-badge"' in html and 'hx-swap-oob="true"' in html
+    assert ">2<" in html
+    assert notification_mark_all_read(user=user) == 2
+    assert ">0<" in render_event(last_update_event())
+    before = OutboxMessage.objects.count()
+    notification_mark_read(notification=notes[0])  # already read: nothing to announce
+    assert notification_mark_all_read(user=user) == 0
+    assert OutboxMessage.objects.count() == before
