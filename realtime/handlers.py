@@ -29,11 +29,25 @@ SEND_TIMEOUT_SECONDS = 5.0
 
 def push_update(event: Event) -> None:
     user_id = event.user_id
-    if user_id is None:
+    if user_id is None or nobody_listens(user_id):
         return
     html = render_event(event)
     if html:
         send_to_user(user_id, html)
+
+
+def nobody_listens(user_id: int) -> bool:
+    """True when this process knows the user has no open tab, so rendering would be wasted.
+
+    Only the in-memory layer (embedded mode: sockets and handlers share the process) can
+    tell; with Redis the tabs may be on any web replica, so every event is rendered.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return True
+    if isinstance(layer, InMemoryChannelLayer):
+        return not layer.groups.get(user_group(user_id))
+    return False
 
 
 def send_to_user(user_id: int, html: str) -> None:

@@ -83,13 +83,47 @@ def test_unknown_user_or_event_renders_nothing(user):
 
 
 def test_push_sends_to_the_users_group(user, monkeypatch):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from realtime.consumers import user_group
+
     sent = []
     monkeypatch.setattr(
         handlers, "send_to_user", lambda user_id, html: sent.append((user_id, html))
     )
+    layer = get_channel_layer()
+    async_to_sync(layer.group_add)(user_group(user.pk), "specific.tab")  # an open tab
+    try:
+        services.task_create(user=user, data={"title": "x"})
+        handlers.push_update(last_update_event())
+    finally:
+        async_to_sync(layer.group_discard)(user_group(user.pk), "specific.tab")
+    assert sent and sent[0][0] == user.pk
+
+
+def test_nothing_is_rendered_for_a_user_without_an_open_tab(user, monkeypatch):
+    rendered = []
+    monkeypatch.setattr(handlers, "render_event", lambda event: rendered.append(event) or "x")
     services.task_create(user=user, data={"title": "x"})
     handlers.push_update(last_update_event())
-    assert sent and sent[0][0] == user.pk
+    assert rendered == []
+
+
+def test_with_redis_every_event_is_rendered(user, settings, monkeypatch):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/14"]},
+        }
+    }
+    channel_layers.backends.clear()
+    try:
+        assert handlers.nobody_listens(user.pk) is False  # tabs may be on another replica
+    finally:
+        channel_layers.backends.clear()
 
 
 def test_reading_notifications_updates_the_badge_in_other_tabs(user):
