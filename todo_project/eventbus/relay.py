@@ -27,7 +27,7 @@ from .signals import relay_wakeup
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 100
 # One relay per process: the in-process loop and a wake-up must not publish concurrently.
 _process_lock = threading.Lock()
 
