@@ -29,17 +29,21 @@ def record_activity(event: Event) -> None:
     if event.event_type == TASK_UPDATED:
         fields = [f for f in payload.get("changed_fields", []) if f in HISTORY_FIELDS]
         changes = {field: payload.get(field) for field in fields}
-    ActivityEntry.objects.get_or_create(
-        event_id=event.event_id,
-        defaults={
-            "task_id": int(payload["task_id"]),
-            "user_id": int(payload["user_id"]),
-            "event_type": event.event_type,
-            "title": str(payload.get("title", ""))[:200],
-            "changes": changes,
-            "version": int(payload.get("version", 0)),
-            "occurred_at": event.timestamp,
-        },
+    # One INSERT ... ON CONFLICT DO NOTHING: a redelivered event meets the unique event_id.
+    ActivityEntry.objects.bulk_create(
+        [
+            ActivityEntry(
+                event_id=event.event_id,
+                task_id=int(payload["task_id"]),
+                user_id=int(payload["user_id"]),
+                event_type=event.event_type,
+                title=str(payload.get("title", ""))[:200],
+                changes=changes,
+                version=int(payload.get("version", 0)),
+                occurred_at=event.timestamp,
+            )
+        ],
+        ignore_conflicts=True,
     )
 
 
