@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from todo_project.eventbus.envelope import REMINDERS, Event
+from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
 from .services import notification_create_for_reminder
@@ -12,18 +10,9 @@ from .services import notification_create_for_reminder
 REMINDER_DUE = "ReminderDue"
 
 
-def _instant(value: object) -> datetime | None:
-    if value in (None, ""):
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"{value!r} has no UTC offset")
-    return parsed
-
-
 def on_reminder_due(event: Event) -> None:
     payload = event.payload
-    reminder_at = _instant(payload["reminder_at"])
+    reminder_at = parse_instant(payload["reminder_at"])
     if reminder_at is None:
         raise ValueError("ReminderDue without reminder_at")
     notification_create_for_reminder(
@@ -31,7 +20,7 @@ def on_reminder_due(event: Event) -> None:
         task_id=int(payload["task_id"]),
         message=str(payload.get("message") or "Reminder"),
         reminder_at=reminder_at,
-        due_date=_instant(payload.get("due_date")),
+        due_date=parse_instant(payload.get("due_date")),
     )
 
 

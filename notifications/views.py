@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from todo_project.eventbus.envelope import parse_instant
 from todo_project.views import chrome
 
 from . import selectors, services
@@ -55,23 +56,15 @@ class NotificationItem:
             kind=str(payload.get("kind") or Notification.Kind.REMINDER),
             message=str(payload.get("message") or ""),
             task_id=int(payload["task_id"]) if payload.get("task_id") else None,
-            reminder_at=_instant(payload.get("reminder_at")),
-            due_date=_instant(payload.get("due_date")),
-            created_at=_instant(payload.get("created_at")),
+            reminder_at=parse_instant(payload.get("reminder_at")),
+            due_date=parse_instant(payload.get("due_date")),
+            created_at=parse_instant(payload.get("created_at")),
             is_read=False,
         )
 
     @property
     def dom_id(self) -> str:
         return f"notification-{self.id}"
-
-
-def _instant(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _page(request: HttpRequest) -> int:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from todo_project.accounts.models import User
+from todo_project.eventbus.envelope import parse_instant
 
 from . import recurrence as rrules
 from .events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, emit_task_event
@@ -306,8 +307,8 @@ def task_create_next_instance(
     if not completed.get("recurrence") or not completed.get("due_date"):
         return None
     now = now or timezone.now()
-    due = _instant(completed["due_date"])
-    series_start = _instant(completed.get("series_start") or completed["due_date"])
+    due = _required_instant(completed["due_date"])
+    series_start = _required_instant(completed.get("series_start") or completed["due_date"])
     tz = str(completed.get("timezone") or "UTC")
     next_due = rrules.next_occurrence(
         str(completed["recurrence"]), series_start=series_start, tz=tz, after=max(due, now)
@@ -325,7 +326,7 @@ def task_create_next_instance(
         reminder_at = completed.get("reminder_at")
         if offset is None and reminder_at:
             # An absolute reminder on a repeating task keeps its distance to the due date.
-            delta = due - _instant(reminder_at)
+            delta = due - _required_instant(reminder_at)
             offset = int(delta.total_seconds() // 60) if delta.total_seconds() >= 0 else None
         task = Task(
             user_id=parent.user_id,
@@ -349,10 +350,8 @@ def task_create_next_instance(
     return task
 
 
-def _instant(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if timezone.is_naive(parsed):
-        raise ValueError(f"{value!r} has no UTC offset")
+def _required_instant(value: Any) -> datetime:
+    parsed = parse_instant(value)
+    if parsed is None:
+        raise ValueError("a date-time is required")
     return parsed

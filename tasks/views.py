@@ -30,6 +30,7 @@ from django_htmx.http import (
     retarget,
 )
 
+from todo_project.eventbus.envelope import parse_instant
 from todo_project.views import chrome
 
 from . import recurrence as rrules
@@ -105,8 +106,8 @@ class TaskRow:
             title=str(payload.get("title") or ""),
             priority=str(payload.get("priority") or "medium"),
             tags=sorted((str(tag) for tag in payload.get("tags") or []), key=str.casefold),
-            due_date=_instant(payload.get("due_date")),
-            reminder_at=None if completed else _instant(payload.get("reminder_at")),
+            due_date=parse_instant(payload.get("due_date")),
+            reminder_at=None if completed else parse_instant(payload.get("reminder_at")),
             recurrence=str(payload.get("recurrence") or ""),
             completed=completed,
             version=int(payload.get("version") or 0),
@@ -158,14 +159,6 @@ def when_label(moment: datetime, now: datetime) -> str:
     if local.year == today.year or abs(days) < 180:
         return f"{weekday} {local.day} {month}, {clock}"
     return f"{local.day} {month} {local.year}, {clock}"
-
-
-def _instant(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -613,7 +606,7 @@ def _change_text(name: str, value: Any) -> str:
         return "—"
     if name in ("due_date", "reminder_at"):
         try:
-            moment = _instant(value)
+            moment = parse_instant(value)
         except ValueError:
             return str(value)
         return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "—"

@@ -83,6 +83,20 @@ def parse_envelope(raw: bytes | str | dict[str, Any]) -> Event:
     return Event(event_id, data["event_type"], timestamp, data["payload"])
 
 
+def parse_instant(value: Any) -> datetime | None:
+    """A date-time from a payload (ISO 8601 with an offset, as build_event writes it)."""
+    if value is None or value == "":
+        return None
+    parsed = (
+        value
+        if isinstance(value, datetime)
+        else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    )
+    if parsed.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset")
+    return parsed
+
+
 def _parse_timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise PoisonMessage("timestamp is not a string")
