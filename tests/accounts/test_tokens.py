@@ -134,3 +134,15 @@ def test_token_from_identity_provider_sharing_the_key_is_accepted(client, user):
 
 def test_garbage_token_is_401(client, db):
     assert bearer(client, "not-a-jwt").status_code == 401
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_nul_in_credentials_is_422_not_a_database_error(client, user, field):
+    body = {"username": "alice", "password": "pw-alice", field: "a\x00b"}
+    response = client.post("/api/auth/token", body, content_type="application/json")
+    assert response.status_code == 422
+    assert field in response.json()["detail"][0]["loc"]
+
+
+def test_token_naming_a_user_with_nul_is_401(client, user):
+    assert bearer(client, sign(claims_for(user, sub="ali\x00ce"))).status_code == 401

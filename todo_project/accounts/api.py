@@ -4,9 +4,10 @@ from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
+from pydantic import field_validator
 
 from todo_project.api_errors import AUTH_ERRORS
 
@@ -26,9 +27,18 @@ class JWTAuth(HttpBearer):
         return user
 
 
+def _no_nul(value: str) -> str:
+    # Nothing with NUL can name a user, and PostgreSQL would refuse to even look it up.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 class TokenIn(Schema):
-    username: str
-    password: str
+    username: str = Field(..., max_length=150)
+    password: str = Field(..., max_length=4096)
+
+    _check = field_validator("username", "password")(_no_nul)
 
 
 class RefreshIn(Schema):

@@ -72,10 +72,11 @@ def verify(token: str, *, expected_type: str = ACCESS) -> User:
     # Tokens from another identity provider may carry no `typ`: they are access tokens.
     if claims.get("typ", ACCESS) != expected_type:
         raise InvalidToken(f"not an {expected_type} token")
+    username = str(claims[settings.JWT_USER_CLAIM])
+    if "\x00" in username:
+        raise InvalidToken("the user claim contains NUL")
     try:
-        user = User.objects.get(
-            **{User.USERNAME_FIELD: str(claims[settings.JWT_USER_CLAIM])}, is_active=True
-        )
+        user = User.objects.get(**{User.USERNAME_FIELD: username}, is_active=True)
     except User.DoesNotExist:
         raise InvalidToken("unknown or inactive user") from None
     return user
