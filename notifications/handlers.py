@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from tasks.reminders import REMINDER_DUE
 from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
 from .services import notification_create_for_reminder
-
-REMINDER_DUE = "ReminderDue"
 
 
 def on_reminder_due(event: Event) -> None:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.selectors import unread_count
+from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
 from notifications.views import NotificationItem
 from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
 from tasks.models import Task
@@ -25,8 +26,6 @@ from tasks.views import LIST_TEMPLATE, TaskRow
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
 
-NOTIFICATION_CREATED = "NotificationCreated"
-NOTIFICATIONS_READ = "NotificationsRead"
 LIVE_EVENTS = {
     TASK_CREATED: "created",
     TASK_UPDATED: "updated",

@@ -73,20 +73,25 @@ def fire_reminder(
                 )
         except IntegrityError:
             return FireResult(False, "already fired")
-        event = build_event(
-            REMINDER_DUE,
-            {
-                "user_id": task.user_id,
-                "task_id": task.pk,
-                "message": task.title,
-                "due_date": task.due_date,
-                "reminder_at": reminder_at,
-                "version": task.version,
-            },
-        )
-        enqueue(event, topics=(REMINDERS,), partition_key=task.user_id)
+        _enqueue_reminder_due(task)
     REMINDER_LATENESS.observe(max(0.0, (now - reminder_at).total_seconds()))
     return FireResult(True, "fired")
+
+
+def _enqueue_reminder_due(task: Task) -> None:
+    """ReminderDue for the task's current reminder, in the caller's transaction."""
+    event = build_event(
+        REMINDER_DUE,
+        {
+            "user_id": task.user_id,
+            "task_id": task.pk,
+            "message": task.title,
+            "due_date": task.due_date,
+            "reminder_at": task.reminder_at,
+            "version": task.version,
+        },
+    )
+    enqueue(event, topics=(REMINDERS,), partition_key=task.user_id)
 
 
 def _unfired() -> Any:
@@ -122,18 +127,7 @@ def fire_due_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
             for task in due
         )
         for task in due:
-            event = build_event(
-                REMINDER_DUE,
-                {
-                    "user_id": task.user_id,
-                    "task_id": task.pk,
-                    "message": task.title,
-                    "due_date": task.due_date,
-                    "reminder_at": task.reminder_at,
-                    "version": task.version,
-                },
-            )
-            enqueue(event, topics=(REMINDERS,), partition_key=task.user_id)
+            _enqueue_reminder_due(task)
     for task in due:
         REMINDER_LATENESS.observe(max(0.0, (now - task.reminder_at).total_seconds()))
     return len(due)

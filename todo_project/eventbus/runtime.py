@@ -21,16 +21,25 @@ _loops: list[Any] = []
 
 
 def background_loops() -> list[Any]:
-    from tasks.reminders import ReminderScheduler
 
-    from .publishers import DaprPublisher, LocalBus, dapr_gateway
+    from .publishers import DaprPublisher, dapr_gateway
     from .relay import RelayLoop
 
     if settings.RUN_EMBEDDED_WORKER:
-        return [*listener_loops(), RelayLoop(LocalBus()), ReminderScheduler()]
+        return embedded_loops()
     if settings.EVENT_BACKEND == "dapr":
         return [*listener_loops(), RelayLoop(DaprPublisher(dapr_gateway()))]
     return []  # local bus with a separate `manage.py worker`: it relays and handles
+
+
+def embedded_loops() -> list[Any]:
+    """Relay feeding the in-process handlers, and the reminder scheduler (local bus)."""
+    from tasks.reminders import ReminderScheduler
+
+    from .publishers import LocalBus
+    from .relay import RelayLoop
+
+    return [*listener_loops(), RelayLoop(LocalBus()), ReminderScheduler()]
 
 
 def listener_loops() -> list[Any]:

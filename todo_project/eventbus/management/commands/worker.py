@@ -46,15 +46,14 @@ class Command(BaseCommand):
         self.stdout.write("worker stopped")
 
     def _components(self) -> list[Any]:
-        from tasks.reminders import ReminderScheduler
         from todo_project.eventbus.dispatch import DaprStateDedup
-        from todo_project.eventbus.publishers import DaprPublisher, LocalBus, dapr_gateway
+        from todo_project.eventbus.publishers import DaprPublisher, dapr_gateway
         from todo_project.eventbus.relay import RelayLoop
-        from todo_project.eventbus.runtime import listener_loops
+        from todo_project.eventbus.runtime import embedded_loops, listener_loops
         from todo_project.eventbus.worker import AppChannelServer, TopicConsumer
 
         if settings.EVENT_BACKEND != "dapr":
-            return [*listener_loops(), RelayLoop(LocalBus()), ReminderScheduler()]
+            return embedded_loops()
         gateway = dapr_gateway()
         dedup = DaprStateDedup(gateway)
         consumers: list[Any] = [TopicConsumer(gateway, topic, dedup) for topic in TOPICS]
