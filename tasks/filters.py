@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -17,9 +17,9 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
 from .models import Priority, Tag, Task
@@ -113,6 +113,9 @@ class TaskFilter(django_filters.FilterSet):
         self.user_id = user_id
         self.default_status = default_status
         self._relevance = False
+        self._searched = False
+        #: The user's tag ids the tag filter resolved to (all of them must be carried).
+        self.tag_ids: list[int] = []
 
     def filter_noop(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return queryset
@@ -136,6 +139,7 @@ class TaskFilter(django_filters.FilterSet):
         )
         if len(tag_ids) < len(names):
             return queryset.none()  # a tag the user does not have: nothing carries it
+        self.tag_ids = tag_ids
         through = Task.tags.through.objects
         for tag_id in tag_ids:
             queryset = queryset.filter(
@@ -161,9 +165,10 @@ class TaskFilter(django_filters.FilterSet):
             query = SearchQuery(
                 " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
             )
-            queryset = queryset.annotate(search_document=search_document()).filter(
+            queryset = queryset.alias(search_document=search_document()).filter(
                 search_document=query
             )
+            self._searched = True
             if not self.form.cleaned_data.get("sort_by"):
                 self._relevance = True
                 queryset = queryset.annotate(rank=SearchRank(F("search_document"), query))
@@ -174,12 +179,28 @@ class TaskFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Task]) -> QuerySet[Task]:
         queryset = super().filter_queryset(queryset)
-        status = self.form.cleaned_data.get("status") or self.default_status
+        status = self.selected_status()
         if status == "pending":
             queryset = queryset.filter(completed=False)
         elif status == "completed":
             queryset = queryset.filter(completed=True)
         return queryset.order_by(*self.ordering())
+
+    def active_filters(self) -> set[str]:
+        """Names of the parameters that narrow the list (sorting does not; status does
+        unless it is 'all'). Call after is_valid()."""
+        data = self.form.cleaned_data
+        active = {
+            name
+            for name, value in data.items()
+            if name not in ("sort_by", "order", "status") and value not in (None, "", [])
+        }
+        if self.selected_status() != "all":
+            active.add("status")
+        return active
+
+    def selected_status(self) -> str:
+        return self.form.cleaned_data.get("status") or self.default_status
 
     def ordering(self) -> list[Any]:
         sort_by = self.form.cleaned_data.get("sort_by")
@@ -187,15 +208,25 @@ class TaskFilter(django_filters.FilterSet):
         if not sort_by and self._relevance:
             return [F("rank").desc(), "-id"]
         sort_by = sort_by or "due_date"
+        value = self._sort_value(sort_by)
         if sort_by == "due_date":
-            key = (
-                F("due_date").desc(nulls_last=True)
-                if descending
-                else F("due_date").asc(nulls_last=True)
-            )
-        elif sort_by == "title":
-            key = Lower("title").desc() if descending else Lower("title").asc()
+            key = value.desc(nulls_last=True) if descending else value.asc(nulls_last=True)
         else:
-            key = F(sort_by).desc() if descending else F(sort_by).asc()
+            key = value.desc() if descending else value.asc()
         # Ties break by id in the same direction so that pages never overlap.
         return [key, "-id" if descending else "id"]
+
+    def _sort_value(self, sort_by: str) -> Any:
+        value = Lower("title") if sort_by == "title" else F(sort_by)
+        if not self._searched:
+            return value
+        # With a search (PostgreSQL) the matches come from the GIN index and the page is a
+        # sort of those matches; the total, counted over the same query, needs every match
+        # anyway. Sorting on the bare column would let the planner walk that column's index
+        # instead and test each task against the search until a page is full: 190 ms
+        # instead of 15 at 100k tasks. A no-op on the value keeps the index out of it.
+        if sort_by == "title":
+            return Concat(value, Value(""))
+        if sort_by == "priority":
+            return value + 0
+        return value + Value(timedelta(0))

@@ -6,13 +6,18 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone as django_timezone
 
 from todo_project.accounts.models import validate_timezone_name
+
+from .recurrence import describe
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
 TAG_MAX_LENGTH = 50
 MAX_TAGS = 20
+#: Instance attribute where a list selector puts each task's tag names for a whole page.
+LOADED_TAG_NAMES = "loaded_tag_names"
 
 
 class Priority(models.IntegerChoices):
@@ -125,7 +130,46 @@ class Task(models.Model):
 
     @property
     def tag_names(self) -> list[str]:
+        """Tag names in case-insensitive order (as loaded by a list selector, if it did)."""
+        loaded = self.__dict__.get(LOADED_TAG_NAMES)
+        if loaded is not None:
+            return list(loaded)
         return [tag.name for tag in self.tags.all()]
+
+    @property
+    def recurrence_summary(self) -> str | None:
+        return describe(self.recurrence) if self.recurrence else None
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(not self.completed and self.due_date and self.due_date < django_timezone.now())
+
+
+class TaskCount(models.Model):
+    """How many tasks a user has per priority and completion: the list's total without
+    counting rows when it is filtered by priority and status only (or not at all).
+
+    Kept by database triggers on tasks_task (migration 0004), so every write path (services,
+    admin, bulk loads, cascades) keeps it exact in the writing transaction. Read-only here.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    completed = models.BooleanField()
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "priority", "completed"], name="taskcount_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "completed" if self.completed else "pending"
+        return f"{self.user_id}: {self.tasks} {Priority(self.priority).slug} {state}"
 
 
 class ActivityEntry(models.Model):

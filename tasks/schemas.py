@@ -4,12 +4,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
-from . import recurrence as rrules
-from .models import DESCRIPTION_MAX_LENGTH, Task
+from .models import DESCRIPTION_MAX_LENGTH
 
 PriorityName = Literal["urgent", "high", "medium", "low"]
 StatusName = Literal["pending", "completed", "all"]
@@ -68,12 +66,19 @@ def raise_null(name: str) -> None:
     raise ValidationError({name: "May not be null."})
 
 
-class TaskOut(Schema):
+# A plain pydantic model read from the Task's attributes inside pydantic-core, not a ninja
+# Schema: ninja resolves every field through a Python getter, which on a 50-task page cost
+# more than the database did.
+class TaskOut(BaseModel):
+    """A task as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     title: str
     description: str
-    priority: PriorityName
-    tags: list[str]
+    priority: PriorityName = Field(validation_alias="priority_name")
+    tags: list[str] = Field(validation_alias="tag_names")
     due_date: datetime | None
     reminder_at: datetime | None
     reminder_offset_minutes: int | None
@@ -82,35 +87,22 @@ class TaskOut(Schema):
     timezone: str
     completed: bool
     completed_at: datetime | None
-    overdue: bool
+    overdue: bool = Field(validation_alias="is_overdue")
     series_id: UUID | None
     recurrence_parent_id: int | None
     version: int
     created_at: datetime
     updated_at: datetime
 
-    @staticmethod
-    def resolve_priority(obj: Task) -> str:
-        return obj.priority_name
-
-    @staticmethod
-    def resolve_tags(obj: Task) -> list[str]:
-        return obj.tag_names
-
-    @staticmethod
-    def resolve_recurrence(obj: Task) -> str | None:
-        return obj.recurrence or None
-
-    @staticmethod
-    def resolve_recurrence_summary(obj: Task) -> str | None:
-        return rrules.describe(obj.recurrence) if obj.recurrence else None
-
-    @staticmethod
-    def resolve_overdue(obj: Task) -> bool:
-        return bool(not obj.completed and obj.due_date and obj.due_date < timezone.now())
+    @field_validator("recurrence", mode="before")
+    @classmethod
+    def _no_rule_is_null(cls, value: str | None) -> str | None:
+        return value or None
 
 
-class TaskListOut(Schema):
+class TaskListOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     items: list[TaskOut]
     count: int = Field(..., description="Matching tasks in all pages.")
     limit: int

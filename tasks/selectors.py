@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum, Window
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from todo_project.accounts.models import User
 
 from . import recurrence as rrules
 from .filters import TaskFilter
-from .models import ActivityEntry, Tag, Task
+from .models import LOADED_TAG_NAMES, ActivityEntry, Priority, Tag, Task, TaskCount
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,79 @@ def task_list(
     offset: int = 0,
     default_status: str = "all",
 ) -> TaskPage:
-    """One page of the user's tasks filtered by `params` (the FilterSet's parameters).
+    """One page of the user's tasks filtered by `params` (the FilterSet's parameters),
+    with the exact number of matches.
 
-    Three queries whatever the page size: the count, the page, and the page's tags.
+    A constant number of queries whatever the page size: resolving tag names (when the
+    tag filter is used), the total, the page and the page's tag names. With a search the
+    total comes with the page: every match is read to rank or filter it anyway.
     """
     filterset = task_filterset(user=user, params=params, default_status=default_status)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     queryset = filterset.qs
-    count = queryset.count()
-    items = list(queryset.prefetch_related("tags")[offset : offset + limit]) if count else []
-    return TaskPage(items=items, count=count, limit=limit, offset=offset)
+    if "search" in filterset.active_filters():
+        rows = list(queryset.annotate(total_matches=Window(Count("pk")))[offset : offset + limit])
+        count = rows[0].total_matches if rows else (queryset.count() if offset else 0)
+    else:
+        count = count_matches(filterset, queryset)
+        rows = list(queryset[offset : offset + limit]) if count > offset else []
+    return TaskPage(items=load_tag_names(rows), count=count, limit=limit, offset=offset)
+
+
+#: Filters the per-user TaskCount rows can answer without counting tasks.
+COUNTED_FILTERS = frozenset({"priority", "status"})
+
+
+def count_matches(filterset: TaskFilter, queryset: QuerySet[Task]) -> int:
+    """How many tasks match, by the cheapest exact means.
+
+    - priority and status only (or nothing): a sum over the user's TaskCount rows, kept by
+      triggers, instead of counting up to every task of the user;
+    - tags only: the tag through rows, an index-only scan on (tag_id, task_id), without
+      touching the tasks (a user's tags are only ever on that user's tasks);
+    - anything else: COUNT(*) of the filtered tasks.
+    """
+    active = filterset.active_filters()
+    if active <= COUNTED_FILTERS:
+        counts = TaskCount.objects.filter(user_id=filterset.user_id)
+        priorities = filterset.form.cleaned_data.get("priority")
+        if priorities:
+            counts = counts.filter(priority__in=[Priority.from_name(p) for p in priorities])
+        status = filterset.selected_status()
+        if status != "all":
+            counts = counts.filter(completed=status == "completed")
+        return int(counts.aggregate(total=Sum("tasks"))["total"] or 0)
+    if active == {"tag"} and filterset.tag_ids:
+        through = Task.tags.through.objects.filter(tag_id__in=filterset.tag_ids)
+        if len(filterset.tag_ids) == 1:
+            return through.count()
+        return (
+            through.values("task_id")
+            .annotate(carried=Count("tag_id"))
+            .filter(Q(carried=len(filterset.tag_ids)))
+            .count()
+        )
+    return queryset.count()
+
+
+def load_tag_names(tasks: list[Task]) -> list[Task]:
+    """Give each task its tag names (Task.tag_names) with one query for all of them.
+
+    Cheaper than prefetch_related("tags"), which builds a Tag and a related manager per
+    row: on a 50-task page that was a third of the request's time.
+    """
+    names: dict[int, list[str]] = {task.pk: [] for task in tasks}
+    rows = (
+        Task.tags.through.objects.filter(task_id__in=names)
+        .order_by(Lower("tag__name"), "tag_id")
+        .values_list("task_id", "tag__name")
+    )
+    for task_id, name in rows:
+        names[task_id].append(name)
+    for task in tasks:
+        task.__dict__[LOADED_TAG_NAMES] = names[task.pk]
+    return tasks
 
 
 def tag_counts(*, user: User) -> list[dict[str, Any]]:

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pydantic_core
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from notifications.api import router as notifications_router
 from tasks.api import router as tasks_router
 from todo_project.accounts.api import JWTAuth
 from todo_project.accounts.api import router as accounts_router
+
+
+class FastJSONRenderer(JSONRenderer):
+    """JSON written by pydantic-core (Rust) instead of the json module: a task list page
+    renders several times faster. Date-times keep their microseconds (RFC 3339, "Z" for
+    UTC); anything pydantic-core does not know goes through ninja's encoder."""
+
+    _fallback = NinjaJSONEncoder().default
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
+        return pydantic_core.to_json(data, fallback=self._fallback)
+
 
 api = NinjaAPI(
     title="Todo API",
@@ -21,6 +38,7 @@ api = NinjaAPI(
         "`Authorization: Bearer <access>`."
     ),
     auth=JWTAuth(),
+    renderer=FastJSONRenderer(),
     urls_namespace="api",
 )
 api.add_router("", accounts_router)

@@ -1,0 +1,177 @@
+"""The list total: TaskCount rows kept by triggers, the tag-only count and the windowed
+count with a search must all equal COUNT(*) of the filtered tasks, whatever wrote them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tasks import selectors, services
+from tasks.models import Priority, Task, TaskCount
+
+pytestmark = pytest.mark.django_db
+
+
+def counted(user) -> dict[tuple[int, bool], int]:
+    return {
+        (row.priority, row.completed): row.tasks
+        for row in TaskCount.objects.filter(user=user)
+        if row.tasks
+    }
+
+
+def actual(user) -> dict[tuple[int, bool], int]:
+    result: dict[tuple[int, bool], int] = {}
+    for priority, completed in Task.objects.filter(user=user).values_list("priority", "completed"):
+        result[(priority, completed)] = result.get((priority, completed), 0) + 1
+    return result
+
+
+def create(user, title: str, **data):
+    return services.task_create(user=user, data={"title": title, **data})
+
+
+class TestTaskCountTriggers:
+    def test_every_service_write_keeps_the_counts(self, user, other_user):
+        a = create(user, "a", priority="high", tags=["work"])
+        b = create(user, "b", priority="low")
+        create(other_user, "theirs", priority="high")
+        assert counted(user) == actual(user) == {(1, False): 1, (3, False): 1}
+
+        services.task_update(task=a, data={"priority": "urgent"})
+        services.task_complete(task=b)
+        assert counted(user) == actual(user) == {(0, False): 1, (3, True): 1}
+
+        services.task_complete(task=b)  # idempotent: no second move
+        services.task_reopen(task=b)
+        services.task_update(task=b, data={"title": "b2"})  # no key change
+        assert counted(user) == actual(user) == {(0, False): 1, (3, False): 1}
+
+        services.task_delete(task=a)
+        assert counted(user) == actual(user) == {(3, False): 1}
+        assert counted(other_user) == actual(other_user) == {(1, False): 1}
+
+    def test_writes_outside_the_services_keep_the_counts(self, user):
+        Task.objects.bulk_create(
+            [Task(user=user, title=f"bulk {i}", priority=i % 4) for i in range(12)]
+        )
+        Task.objects.filter(user=user, priority=Priority.LOW).update(
+            completed=True, completed_at=timezone.now()
+        )
+        Task.objects.filter(user=user, priority=Priority.URGENT).update(priority=Priority.HIGH)
+        Task.objects.filter(user=user, priority=Priority.MEDIUM).delete()
+        assert counted(user) == actual(user) == {(1, False): 6, (3, True): 3}
+
+    def test_moving_a_task_to_another_user_moves_its_count(self, user, other_user):
+        task = create(user, "handed over", priority="medium")
+        Task.objects.filter(pk=task.pk).update(user=other_user)
+        assert counted(user) == {}
+        assert counted(other_user) == {(2, False): 1}
+
+    def test_deleting_the_user_deletes_tasks_and_counts(self, user):
+        create(user, "a")
+        user_id = user.pk
+        user.delete()
+        assert not TaskCount.objects.filter(user_id=user_id).exists()
+        assert not Task.objects.filter(user_id=user_id).exists()
+
+    def test_totals_match_the_rows(self, user):
+        for i in range(9):
+            create(user, f"t{i}", priority=["urgent", "high", "medium", "low"][i % 4])
+        total = TaskCount.objects.filter(user=user).aggregate(n=Sum("tasks"))["n"]
+        assert total == Task.objects.filter(user=user).count() == 9
+
+
+def page(user, query: str, **kw):
+    return selectors.task_list(user=user, params=QueryDict(query), **kw)
+
+
+class TestListTotal:
+    @pytest.fixture
+    def data(self, user, other_user):
+        now = timezone.now()
+        for i in range(30):
+            task = create(
+                user,
+                f"{'report' if i % 3 == 0 else 'errand'} number {i}",
+                priority=["urgent", "high", "medium", "low"][i % 4],
+                tags=[
+                    name for name, every in (("work", 2), ("home", 3), ("x", 5)) if i % every == 0
+                ],
+                due_date=now + timedelta(days=i - 10) if i % 7 else None,
+            )
+            if i % 4 == 1:
+                services.task_complete(task=task)
+        create(other_user, "report of someone else", priority="urgent", tags=["work"])
+
+    QUERIES = [
+        "",
+        "status=pending",
+        "status=completed",
+        "priority=high",
+        "priority=urgent&priority=low&status=pending",
+        "tag=work",
+        "tag=WORK&tag=home",
+        "tag=work&tag=home&tag=x",
+        "tag=nosuchtag",
+        "tag=work&status=pending",
+        "search=report",
+        "search=report&sort_by=due_date",
+        "search=report&tag=home&status=pending&sort_by=due_date",
+        "search=nothingmatches",
+        "overdue=true",
+        "overdue=false",
+        "due_before=2100-01-01T00:00:00Z&priority=medium",
+    ]
+
+    @pytest.mark.parametrize("query", QUERIES)
+    def test_total_is_the_number_of_matching_tasks(self, user, data, query):
+        everything = page(user, query, limit=1000)
+        assert everything.count == len(everything.items)
+        first = page(user, query, limit=2)
+        assert first.count == everything.count
+        assert [t.pk for t in first.items] == [t.pk for t in everything.items[:2]]
+
+    @pytest.mark.parametrize("query", ["", "tag=work", "search=report"])
+    def test_total_is_kept_past_the_last_page(self, user, data, query):
+        full = page(user, query, limit=1000).count
+        beyond = page(user, query, limit=5, offset=full + 3)
+        assert beyond.items == []
+        assert beyond.count == full
+
+    @pytest.mark.parametrize(
+        ("query", "queries"),
+        [
+            ("", 3),  # counts, page, tag names
+            ("priority=medium&status=pending", 3),
+            ("tag=work", 4),  # + resolving the tag name
+            ("search=report", 2),  # page with its total, tag names
+        ],
+    )
+    def test_queries_per_list(self, user, data, query, queries):
+        for limit in (1, 50):
+            with CaptureQueriesContext(connection) as captured:
+                page(user, query, limit=limit)
+            assert len(captured) == queries, [q["sql"] for q in captured]
+
+    def test_counts_follow_every_combination_of_priority_and_status(self, user, data):
+        names = ["urgent", "high", "medium", "low"]
+        for size in range(0, 3):
+            for chosen in itertools.combinations(names, size):
+                for status in ("all", "pending", "completed"):
+                    query = "&".join([f"priority={p}" for p in chosen] + [f"status={status}"])
+                    expected = Task.objects.filter(user=user)
+                    if chosen:
+                        expected = expected.filter(
+                            priority__in=[Priority.from_name(p) for p in chosen]
+                        )
+                    if status != "all":
+                        expected = expected.filter(completed=status == "completed")
+                    assert page(user, query).count == expected.count(), query
