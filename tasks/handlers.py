@@ -24,26 +24,31 @@ HISTORY_FIELDS = (*services.EDITABLE_FIELDS, "completed")
 
 
 def record_activity(event: Event) -> None:
+    record_activities([event])
+
+
+def record_activities(events: list[Event]) -> None:
+    # One INSERT ... ON CONFLICT DO NOTHING: a redelivered event meets the unique event_id.
+    ActivityEntry.objects.bulk_create(
+        [activity_entry(event) for event in events], ignore_conflicts=True
+    )
+
+
+def activity_entry(event: Event) -> ActivityEntry:
     payload = event.payload
     changes: dict[str, object] = {}
     if event.event_type == TASK_UPDATED:
         fields = [f for f in payload.get("changed_fields", []) if f in HISTORY_FIELDS]
         changes = {field: payload.get(field) for field in fields}
-    # One INSERT ... ON CONFLICT DO NOTHING: a redelivered event meets the unique event_id.
-    ActivityEntry.objects.bulk_create(
-        [
-            ActivityEntry(
-                event_id=event.event_id,
-                task_id=int(payload["task_id"]),
-                user_id=int(payload["user_id"]),
-                event_type=event.event_type,
-                title=str(payload.get("title", ""))[:200],
-                changes=changes,
-                version=int(payload.get("version", 0)),
-                occurred_at=event.timestamp,
-            )
-        ],
-        ignore_conflicts=True,
+    return ActivityEntry(
+        event_id=event.event_id,
+        task_id=int(payload["task_id"]),
+        user_id=int(payload["user_id"]),
+        event_type=event.event_type,
+        title=str(payload.get("title", ""))[:200],
+        changes=changes,
+        version=int(payload.get("version", 0)),
+        occurred_at=event.timestamp,
     )
 
 
@@ -72,6 +77,7 @@ HANDLERS = [
         topic=TASK_EVENTS,
         func=record_activity,
         event_types=TASK_EVENT_TYPES,
+        batch_func=record_activities,
     ),
     Handler(
         name="tasks.recurrence",

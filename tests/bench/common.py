@@ -216,13 +216,20 @@ def instrument(timings: Timings) -> Any:
     for name, handler in list(registry._handlers.items()):
         if not name.startswith("bench."):
             registry._handlers[name] = replace(
-                handler, func=timings.wrap(f"handler {name}", handler.func)
+                handler,
+                func=timings.wrap(f"handler {name}", handler.func),
+                batch_func=handler.batch_func
+                and timings.wrap(f"handler {name} (batch)", handler.batch_func),
             )
 
     class TimedLocalBus(LocalBus):
         def publish(self, message: Any) -> None:
             timed = timings.wrap(f"publish {message.topic}", super().publish)
             timed(message)
+
+        def publish_batch(self, messages: Any) -> None:
+            timed = timings.wrap("publish a batch (both topics)", super().publish_batch)
+            timed(messages)
 
     return TimedLocalBus
 
@@ -243,7 +250,7 @@ def print_breakdown(timings: Timings, seconds: float, title: str) -> None:
             for label, v in rows
         ],
     )
-    print("(publish <topic> includes its handlers and their deduplication rows)")
+    print("(publish ... includes the handlers and their deduplication rows)")
 
 
 # --- realistic seed data ----------------------------------------------------------------

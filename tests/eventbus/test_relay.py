@@ -203,7 +203,9 @@ class TestLocalBus:
         for _ in range(3):
             later += timedelta(minutes=5)
             relay_once(bus, now=later)
-        assert len(calls) == 3
+        # Three delivery attempts; the first pass also tried the row in a batch, which
+        # failed as a whole and kept nothing, before delivering it alone.
+        assert len(calls) == 4
         letter = DeadLetter.objects.get()
         assert (letter.consumer, letter.topic, letter.attempts) == (
             "tasks.activity_log",
@@ -211,6 +213,69 @@ class TestLocalBus:
             3,
         )
         assert "cannot handle" in letter.error
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_batch_is_one_set_of_queries_whatever_its_size(self, user):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def queries_to_relay(tasks: int) -> int:
+            for number in range(tasks):
+                create(user, f"task {number}")
+            with CaptureQueriesContext(connection) as captured:
+                result = relay_once(LocalBus())
+            assert result.published == 2 * tasks
+            return len(captured)
+
+        assert queries_to_relay(2) == queries_to_relay(20)
+        assert ActivityEntry.objects.count() == 22
+        assert ProcessedEvent.objects.filter(consumer="tasks.activity_log").count() == 22
+
+    def test_batch_skips_events_already_handled(self, user):
+        create(user, "a")
+        create(user, "b")
+        first = OutboxMessage.objects.filter(topic=TASK_EVENTS).order_by("id").first()
+        LocalBus().publish(first)  # handled once already (e.g. before a crash)
+        relay_once(LocalBus())
+        assert ActivityEntry.objects.count() == 2
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_failed_row_goes_alone_and_its_key_follows_in_order(
+        self, user, other_user, monkeypatch
+    ):
+        from tasks import handlers
+        from todo_project.eventbus import registry
+
+        seen: list[tuple[str, int]] = []
+        broken = {"on": True}
+        original = registry._handlers["tasks.activity_log"]
+
+        def flaky(event):
+            if broken["on"] and event.payload["title"] == "mine 1":
+                raise ValueError("not yet")
+            seen.append((event.payload["title"], event.payload["version"]))
+            handlers.record_activity(event)
+
+        monkeypatch.setitem(
+            registry._handlers,
+            original.name,
+            registry.Handler(original.name, original.topic, flaky, original.event_types),
+        )
+        task = create(user, "mine 1")
+        services.task_update(task=task, data={"title": "mine 2"})
+        create(other_user, "theirs")
+
+        relay_once(LocalBus())  # the batch fails, then row by row: user's key stops
+        assert [title for title, _ in seen] == ["theirs"]
+        failed = OutboxMessage.objects.get(
+            topic=TASK_EVENTS, event_type="TaskCreated", partition_key=str(user.pk)
+        )
+        assert failed.attempts == 1 and failed.published_at is None
+
+        broken["on"] = False
+        create(other_user, "theirs again")
+        relay_once(LocalBus(), now=timezone.now() + timedelta(minutes=5))
+        assert seen == [("theirs", 1), ("theirs again", 1), ("mine 1", 1), ("mine 2", 2)]
         assert not OutboxMessage.objects.filter(published_at=None).exists()
 
     def test_poison_envelope_is_dead_lettered(self, user):
@@ -275,6 +340,31 @@ class TestRelayLoop:
             loop.join(5)
         assert not loop.is_alive()
         assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_a_failed_row_is_retried_after_its_backoff_without_a_commit(self, user):
+        from todo_project.eventbus.relay import RelayLoop
+
+        class FailsOnce(RecordingPublisher):
+            def publish(self, message: OutboxMessage) -> None:
+                if not hasattr(self, "failed"):
+                    self.failed = True
+                    raise ConnectionError("broker down")
+                super().publish(message)
+
+        publisher = FailsOnce()
+        create(user)
+        loop = RelayLoop(publisher, poll_seconds=60)  # only the backoff timer can retry
+        loop.start()
+        try:
+            deadline = timezone.now() + timedelta(seconds=5)
+            while OutboxMessage.objects.filter(published_at=None).exists():
+                assert timezone.now() < deadline, "the failed row was not retried"
+                loop.stopping.wait(0.05)
+        finally:
+            loop.stop()
+            loop.join(5)
+        assert [m.topic for m in publisher.sent] == [TASK_EVENTS, TASK_UPDATES]
+        assert OutboxMessage.objects.get(topic=TASK_EVENTS).attempts == 2
 
 
 class TestBackgroundLoops:

@@ -45,6 +45,15 @@ class DatabaseDedup:
             raise
         return True
 
+    def run_batch(self, handler: Handler, events: list[Event]) -> None:
+        """Record the events as handled by the handler and run it over them, in the caller's
+        transaction: one bulk insert, no savepoint. An event handled before (a redelivery)
+        raises IntegrityError, and the caller redelivers one by one with run_once()."""
+        ProcessedEvent.objects.bulk_create(
+            [ProcessedEvent(consumer=handler.name, event_id=event.event_id) for event in events]
+        )
+        handler.run_batch(events)
+
 
 class DaprStateDedup:
     """Check the state store, run the effect, then remember it with first-write.
@@ -116,6 +125,24 @@ def dispatch(
             topic=topic, handler=handler.name, outcome="success" if ran else "duplicate"
         ).inc()
     return outcome
+
+
+def dispatch_batch(topic: str, events: list[Event], dedup: DatabaseDedup) -> list[tuple[str, int]]:
+    """Run every handler of `topic` over the events, in order, in the caller's transaction;
+    returns (handler name, events handled) pairs. Any failure propagates: the caller rolls
+    the whole batch back and delivers the events one at a time with dispatch(), which
+    isolates a failure to its event and handler and absorbs duplicates."""
+    handled = []
+    for handler in handlers_for(topic):
+        accepted = [event for event in events if handler.accepts(event)]
+        if not accepted:
+            continue
+        if handler.dedupe:
+            dedup.run_batch(handler, accepted)
+        else:
+            handler.run_batch(accepted)
+        handled.append((handler.name, len(accepted)))
+    return handled
 
 
 def dead_letter_failures(

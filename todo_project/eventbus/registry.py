@@ -18,9 +18,19 @@ class Handler:
     #: False for effects outside the database (pushing to WebSockets), which are idempotent
     #: by version on the client and need no deduplication row.
     dedupe: bool = True
+    #: The same effect for several events at once, in order (e.g. one bulk INSERT); used
+    #: when the relay delivers a batch in embedded mode. Default: func for each event.
+    batch_func: Callable[[list[Event]], None] | None = None
 
     def accepts(self, event: Event) -> bool:
         return not self.event_types or event.event_type in self.event_types
+
+    def run_batch(self, events: list[Event]) -> None:
+        if self.batch_func is not None:
+            self.batch_func(events)
+            return
+        for event in events:
+            self.func(event)
 
 
 _handlers: dict[str, Handler] = {}
