@@ -114,8 +114,10 @@ class TaskFilter(django_filters.FilterSet):
         self.default_status = default_status
         self._relevance = False
         self._searched = False
-        #: The user's tag ids the tag filter resolved to (all of them must be carried).
+        #: The user's tag ids the tag filter resolved to (all of them must be carried), and
+        #: how many tasks carry each (TagCount).
         self.tag_ids: list[int] = []
+        self.tag_task_counts: list[int] = []
 
     def filter_noop(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return queryset
@@ -131,17 +133,18 @@ class TaskFilter(django_filters.FilterSet):
             return queryset
         # The user's own tags (index tag_unique_name_per_user_ci), resolved first so that
         # the planner sees each tag id as a constant and knows how common it is.
-        tag_ids = list(
+        found = list(
             Tag.objects.filter(user_id=self.user_id)
             .annotate(key=Lower("name"))
             .filter(key__in=names)
-            .values_list("id", flat=True)
+            .values_list("id", "usage__tasks")
         )
-        if len(tag_ids) < len(names):
+        if len(found) < len(names):
             return queryset.none()  # a tag the user does not have: nothing carries it
-        self.tag_ids = tag_ids
+        self.tag_ids = [tag_id for tag_id, _ in found]
+        self.tag_task_counts = [count or 0 for _, count in found]
         through = Task.tags.through.objects
-        for tag_id in tag_ids:
+        for tag_id in self.tag_ids:
             queryset = queryset.filter(
                 Exists(through.filter(task_id=OuterRef("pk"), tag_id=tag_id))
             )

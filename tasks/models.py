@@ -172,6 +172,20 @@ class TaskCount(models.Model):
         return f"{self.user_id}: {self.tasks} {Priority(self.priority).slug} {state}"
 
 
+class TagCount(models.Model):
+    """How many tasks carry a tag: the total of a list filtered by that tag alone, and the
+    counts of GET /api/tags, without counting rows. Kept by database triggers on the tag
+    through table (migration 0005), like TaskCount. Read-only here."""
+
+    tag = models.OneToOneField(
+        Tag, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+    tasks = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.tag_id}: {self.tasks}"
+
+
 class ActivityEntry(models.Model):
     """One line of a task's history, written by the task-events consumer.
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet, Sum, Window
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -81,8 +81,9 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task]) -> int:
 
     - priority and status only (or nothing): a sum over the user's TaskCount rows, kept by
       triggers, instead of counting up to every task of the user;
-    - tags only: the tag through rows, an index-only scan on (tag_id, task_id), without
-      touching the tasks (a user's tags are only ever on that user's tasks);
+    - one tag only: the tag's TagCount, read when the filter resolved the tag name;
+    - several tags only: their through rows, an index-only scan on (tag_id, task_id),
+      without touching the tasks (a user's tags are only ever on that user's tasks);
     - anything else: COUNT(*) of the filtered tasks.
     """
     active = filterset.active_filters()
@@ -95,12 +96,12 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task]) -> int:
         if status != "all":
             counts = counts.filter(completed=status == "completed")
         return int(counts.aggregate(total=Sum("tasks"))["total"] or 0)
+    if active == {"tag"} and len(filterset.tag_ids) == 1:
+        return filterset.tag_task_counts[0]  # read with the tag itself
     if active == {"tag"} and filterset.tag_ids:
-        through = Task.tags.through.objects.filter(tag_id__in=filterset.tag_ids)
-        if len(filterset.tag_ids) == 1:
-            return through.count()
         return (
-            through.values("task_id")
+            Task.tags.through.objects.filter(tag_id__in=filterset.tag_ids)
+            .values("task_id")
             .annotate(carried=Count("tag_id"))
             .filter(Q(carried=len(filterset.tag_ids)))
             .count()
@@ -128,11 +129,10 @@ def load_tag_names(tasks: list[Task]) -> list[Task]:
 
 
 def tag_counts(*, user: User) -> list[dict[str, Any]]:
-    """The user's tags in use, with how many tasks carry each."""
+    """The user's tags in use, with how many tasks carry each (TagCount)."""
     rows = (
-        Tag.objects.filter(user=user)
-        .annotate(count=Count("tasks"))
-        .filter(count__gt=0)
+        Tag.objects.filter(user=user, usage__tasks__gt=0)
+        .annotate(count=F("usage__tasks"))
         .values("name", "count")
     )
     return list(rows)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tasks import selectors, services
-from tasks.models import Priority, Task, TaskCount
+from tasks.models import Priority, Tag, TagCount, Task, TaskCount
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,56 @@ class TestTaskCountTriggers:
         assert total == Task.objects.filter(user=user).count() == 9
 
 
+def tag_counts(user) -> dict[str, int]:
+    return {
+        row.tag.name: row.tasks
+        for row in TagCount.objects.filter(tag__user=user).select_related("tag")
+        if row.tasks
+    }
+
+
+def tags_actual(user) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for task in Task.objects.filter(user=user).prefetch_related("tags"):
+        for tag in task.tags.all():
+            result[tag.name] = result.get(tag.name, 0) + 1
+    return result
+
+
+class TestTagCountTriggers:
+    def test_tagging_retagging_and_deleting_keep_the_counts(self, user, other_user):
+        a = create(user, "a", tags=["work", "home"])
+        b = create(user, "b", tags=["work"])
+        create(other_user, "theirs", tags=["work"])
+        assert tag_counts(user) == tags_actual(user) == {"work": 2, "home": 1}
+
+        services.task_update(task=a, data={"tags": ["home", "errands"]})
+        assert tag_counts(user) == tags_actual(user) == {"work": 1, "home": 1, "errands": 1}
+
+        services.task_delete(task=b)
+        b_tags = tag_counts(user)
+        assert b_tags == tags_actual(user) == {"home": 1, "errands": 1}
+        assert tag_counts(other_user) == {"work": 1}
+
+    def test_writes_outside_the_services_keep_the_counts(self, user):
+        task = create(user, "a", tags=["work"])
+        home = Tag.objects.create(user=user, name="home")
+        task.tags.add(home)
+        Task.tags.through.objects.filter(tag=home).delete()
+        Tag.objects.filter(user=user, name="work").delete()
+        assert tag_counts(user) == tags_actual(user) == {}
+
+    def test_tags_endpoint_reads_the_counts(self, api, user):
+        create(user, "a", tags=["Work", "home"])
+        create(user, "b", tags=["work"])
+        task = create(user, "c", tags=["unused-soon"])
+        services.task_update(task=task, data={"tags": []})
+        assert api.get("/api/tags").json() == [
+            {"name": "home", "count": 1},
+            {"name": "Work", "count": 2},
+        ]
+
+
 def page(user, query: str, **kw):
     return selectors.task_list(user=user, params=QueryDict(query), **kw)
 
@@ -151,7 +201,8 @@ class TestListTotal:
         [
             ("", 3),  # counts, page, tag names
             ("priority=medium&status=pending", 3),
-            ("tag=work", 4),  # + resolving the tag name
+            ("tag=work", 3),  # the tag with its count, page, tag names
+            ("tag=work&tag=home", 4),  # + counting tasks that carry both
             ("search=report", 2),  # page with its total, tag names
         ],
     )
