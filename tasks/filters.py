@@ -119,6 +119,16 @@ class TaskFilter(django_filters.FilterSet):
         self.tag_ids: list[int] = []
         self.tag_task_counts: list[int] = []
 
+    def get_form_class(self) -> type[forms.Form]:
+        # django-filter builds a new form class, with a new field per filter, for every
+        # FilterSet. Ours depend on nothing per request, so the class is built once; each
+        # request still gets its own form instance (and copies of the fields).
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_noop(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return queryset
 

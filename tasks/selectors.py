@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
-from django.db.models.functions import Lower
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils import timezone
 
 from todo_project.accounts.models import User
@@ -95,7 +94,7 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task]) -> int:
         status = filterset.selected_status()
         if status != "all":
             counts = counts.filter(completed=status == "completed")
-        return int(counts.aggregate(total=Sum("tasks"))["total"] or 0)
+        return sum(counts.values_list("tasks", flat=True))
     if active == {"tag"} and len(filterset.tag_ids) == 1:
         return filterset.tag_task_counts[0]  # read with the tag itself
     if active == {"tag"} and filterset.tag_ids:
@@ -115,16 +114,15 @@ def load_tag_names(tasks: list[Task]) -> list[Task]:
     Cheaper than prefetch_related("tags"), which builds a Tag and a related manager per
     row: on a 50-task page that was a third of the request's time.
     """
+    if not tasks:
+        return tasks
     names: dict[int, list[str]] = {task.pk: [] for task in tasks}
-    rows = (
-        Task.tags.through.objects.filter(task_id__in=names)
-        .order_by(Lower("tag__name"), "tag_id")
-        .values_list("task_id", "tag__name")
-    )
+    rows = Task.tags.through.objects.filter(task_id__in=names).values_list("task_id", "tag__name")
     for task_id, name in rows:
         names[task_id].append(name)
     for task in tasks:
-        task.__dict__[LOADED_TAG_NAMES] = names[task.pk]
+        # The order of the event snapshots (tasks.events) and of the pages.
+        task.__dict__[LOADED_TAG_NAMES] = sorted(names[task.pk], key=str.casefold)
     return tasks
 
 
