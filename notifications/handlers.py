@@ -6,15 +6,34 @@ from tasks.reminders import REMINDER_DUE
 from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
-from .services import notification_create_for_reminder
+from .services import (
+    DueReminder,
+    notification_create_for_reminder,
+    notifications_create_for_reminders,
+)
 
 
 def on_reminder_due(event: Event) -> None:
+    reminder = due_reminder(event)
+    notification_create_for_reminder(
+        user_id=reminder.user_id,
+        task_id=reminder.task_id,
+        message=reminder.message,
+        reminder_at=reminder.reminder_at,
+        due_date=reminder.due_date,
+    )
+
+
+def on_reminders_due(events: list[Event]) -> None:
+    notifications_create_for_reminders([due_reminder(event) for event in events])
+
+
+def due_reminder(event: Event) -> DueReminder:
     payload = event.payload
     reminder_at = parse_instant(payload["reminder_at"])
     if reminder_at is None:
         raise ValueError("ReminderDue without reminder_at")
-    notification_create_for_reminder(
+    return DueReminder(
         user_id=int(payload["user_id"]),
         task_id=int(payload["task_id"]),
         message=str(payload.get("message") or "Reminder"),
@@ -29,5 +48,6 @@ HANDLERS = [
         topic=REMINDERS,
         func=on_reminder_due,
         event_types=frozenset({REMINDER_DUE}),
+        batch_func=on_reminders_due,
     ),
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import TASK_UPDATES, build_event
-from todo_project.eventbus.outbox import enqueue
+from todo_project.eventbus.outbox import enqueue, enqueue_many
 
 from .models import Notification
 
@@ -30,6 +31,17 @@ def notification_payload(notification: Notification) -> dict[str, object]:
         "due_date": notification.due_date,
         "created_at": notification.created_at,
     }
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """What a ReminderDue event asks for: one notification per task and reminder time."""
+
+    user_id: int
+    task_id: int
+    message: str
+    reminder_at: datetime
+    due_date: datetime | None
 
 
 def notification_create_for_reminder(
@@ -59,32 +71,93 @@ def notification_create_for_reminder(
                 "due_date": due_date,
             },
         )
-        if not created:
-            return notification, False
-        logger.info("reminder for user %s task %s: %s", user_id, task_id, message)
-        enqueue(
-            build_event(NOTIFICATION_CREATED, notification_payload(notification)),
-            topics=(TASK_UPDATES,),
-            partition_key=user_id,
+        if created:
+            _announce_created([notification])
+    return notification, created
+
+
+def notifications_create_for_reminders(reminders: list[DueReminder]) -> list[Notification]:
+    """notification_create_for_reminder() for many reminders with a few queries in all;
+    returns the notifications it created. Reminders notified before are skipped; one
+    notified concurrently raises IntegrityError (the unique constraint), and the caller
+    falls back to one at a time."""
+    from tasks.models import Task
+
+    if not reminders:
+        return []
+    task_ids = {reminder.task_id for reminder in reminders}
+    with transaction.atomic():
+        seen = set(
+            Notification.objects.filter(
+                kind=Notification.Kind.REMINDER, task_ref__in=task_ids
+            ).values_list("task_ref", "reminder_at")
         )
-        transaction.on_commit(lambda: _send_email(notification))
-    return notification, True
+        live = set(Task.objects.filter(pk__in=task_ids).values_list("pk", flat=True))
+        new = []
+        for reminder in reminders:
+            key = (reminder.task_id, reminder.reminder_at)
+            if key in seen:
+                continue
+            seen.add(key)
+            new.append(
+                Notification(
+                    user_id=reminder.user_id,
+                    task_id=reminder.task_id if reminder.task_id in live else None,
+                    task_ref=reminder.task_id,
+                    kind=Notification.Kind.REMINDER,
+                    reminder_at=reminder.reminder_at,
+                    message=reminder.message[:500],
+                    due_date=reminder.due_date,
+                )
+            )
+        created = Notification.objects.bulk_create(new) if new else []
+        _announce_created(created)
+    return created
 
 
-def _send_email(notification: Notification) -> None:
-    user = User.objects.filter(pk=notification.user_id).first()
-    if user is None or not user.email:
+def _announce_created(notifications: list[Notification]) -> None:
+    """In the creating transaction: log, announce on task-updates, mail after commit."""
+    if not notifications:
         return
-    try:
-        send_mail(
-            subject=f"Reminder: {notification.message}"[:150],
-            message=notification.message,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[user.email],
+    for notification in notifications:
+        logger.info(
+            "reminder for user %s task %s: %s",
+            notification.user_id,
+            notification.task_ref,
+            notification.message,
         )
-    except Exception:
-        # The notification is stored and shown in the inbox; a mail outage must not undo it.
-        logger.exception("could not mail notification %s", notification.pk)
+    enqueue_many(
+        (
+            build_event(NOTIFICATION_CREATED, notification_payload(notification)),
+            (TASK_UPDATES,),
+            notification.user_id,
+        )
+        for notification in notifications
+    )
+    transaction.on_commit(lambda: _send_emails(notifications))
+
+
+def _send_emails(notifications: list[Notification]) -> None:
+    emails = dict(
+        User.objects.filter(pk__in={n.user_id for n in notifications})
+        .exclude(email="")
+        .values_list("pk", "email")
+    )
+    for notification in notifications:
+        email = emails.get(notification.user_id)
+        if not email:
+            continue
+        try:
+            send_mail(
+                subject=f"Reminder: {notification.message}"[:150],
+                message=notification.message,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[email],
+            )
+        except Exception:
+            # The notification is stored and shown in the inbox; a mail outage must not
+            # undo it.
+            logger.exception("could not mail notification %s", notification.pk)
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:

@@ -231,6 +231,38 @@ class TestLocalBus:
         assert ActivityEntry.objects.count() == 22
         assert ProcessedEvent.objects.filter(consumer="tasks.activity_log").count() == 22
 
+    def test_batch_stops_between_chunks_when_the_pass_runs_out_of_time(
+        self, user, settings, monkeypatch
+    ):
+        from todo_project.eventbus import relay
+
+        monkeypatch.setattr(relay, "CHUNK_SIZE", 4)
+        monkeypatch.setattr(relay, "_row_seconds", relay.MovingAverage())  # no estimate yet
+        settings.OUTBOX_BATCH_SECONDS = 0  # every chunk is past the deadline
+        for number in range(5):
+            create(user, f"task {number}")  # 10 rows
+        first = relay_once(LocalBus())
+        assert (first.published, first.cut_short) == (4, True)
+        assert ActivityEntry.objects.count() == 2
+        assert drain(LocalBus()) == 6
+        titles = list(ActivityEntry.objects.order_by("id").values_list("title", flat=True))
+        assert titles == [f"task {number}" for number in range(5)]
+
+    def test_chunks_are_sized_to_fit_the_time_left(self, monkeypatch):
+        import time
+
+        from todo_project.eventbus import relay
+
+        estimate = relay.MovingAverage()
+        monkeypatch.setattr(relay, "_row_seconds", estimate)
+        assert relay._chunk_size(time.monotonic() + 1) == relay.CHUNK_SIZE  # no estimate
+        estimate.add(0.1)
+        assert relay._chunk_size(time.monotonic() + 1) in (9, 10)
+        assert relay._chunk_size(time.monotonic() - 1) == 1  # late: one row at a time
+        estimate.add(0.0)
+        assert estimate.value == pytest.approx(0.07)
+        assert relay._chunk_size(time.monotonic() + 100) == relay.CHUNK_SIZE
+
     def test_batch_skips_events_already_handled(self, user):
         create(user, "a")
         create(user, "b")

@@ -29,6 +29,10 @@ from .signals import relay_wakeup
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+#: Most rows handed to publish_batch at once. Chunks are sized from how long rows took
+#: lately so that a pass ends near its deadline (OUTBOX_BATCH_SECONDS) even when the
+#: handlers are slow, and their effects are not held back for long.
+CHUNK_SIZE = BATCH_SIZE
 # One relay per process: the in-process loop and a wake-up must not publish concurrently.
 _process_lock = threading.Lock()
 
@@ -87,11 +91,21 @@ def _relay_batch(
         blocked = _keys_held_elsewhere(rows)
         published: list[int] = []
         batch = _ready(rows, blocked) if batched else []
-        if batch:
-            publisher.publish_batch(batch)  # type: ignore[attr-defined]
-            published = [row.pk for row in batch]
-            for row in batch:
+        start = 0
+        while start < len(batch):
+            if published and time.monotonic() > deadline:
+                result.cut_short = True  # the rest stays pending, in order, for the next pass
+                rows = []
+                break
+            chunk = batch[start : start + _chunk_size(deadline)]
+            started = time.monotonic()
+            publisher.publish_batch(chunk)  # type: ignore[attr-defined]
+            _row_seconds.add((time.monotonic() - started) / len(chunk))
+            start += len(chunk)
+            published.extend(row.pk for row in chunk)
+            for row in chunk:
                 EVENTS_PUBLISHED.labels(topic=row.topic).inc()
+        else:
             # Left: rows of keys the batch stopped at, each still behind its key's first
             # row, which goes alone below (or keeps waiting).
             delivered = set(published)
@@ -132,6 +146,27 @@ def _relay_batch(
             )
         result.published = len(published)
     return result
+
+
+class MovingAverage:
+    """Exponentially weighted; 0.0 until the first sample."""
+
+    def __init__(self, weight: float = 0.3) -> None:
+        self.weight = weight
+        self.value = 0.0
+
+    def add(self, sample: float) -> None:
+        self.value = sample if not self.value else self.value + self.weight * (sample - self.value)
+
+
+_row_seconds = MovingAverage()  # guarded by _process_lock, like the relay itself
+
+
+def _chunk_size(deadline: float) -> int:
+    if not _row_seconds.value:
+        return CHUNK_SIZE
+    fits = int(max(0.0, deadline - time.monotonic()) / _row_seconds.value)
+    return max(1, min(CHUNK_SIZE, fits))
 
 
 def _ready(rows: list[OutboxMessage], blocked: set[str]) -> list[OutboxMessage]:

@@ -1,0 +1,84 @@
+"""Reminder notifications created in bulk (the relay's batches) behave like one at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.services import (
+    NOTIFICATION_CREATED,
+    DueReminder,
+    notification_create_for_reminder,
+    notifications_create_for_reminders,
+)
+from tasks import services
+from todo_project.eventbus.envelope import TASK_UPDATES
+from todo_project.eventbus.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def due(user, task_id: int, minutes: int, message: str = "Pay rent") -> DueReminder:
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=minutes)
+    return DueReminder(
+        user_id=user.pk, task_id=task_id, message=message, reminder_at=at, due_date=None
+    )
+
+
+def test_bulk_creates_each_reminder_once_and_announces_it(user, other_user):
+    task = services.task_create(user=user, data={"title": "Pay rent"})
+    theirs = services.task_create(user=other_user, data={"title": "Water plants"})
+    gone = services.task_create(user=user, data={"title": "Deleted since"})
+    gone_id = gone.pk
+    services.task_delete(task=gone)
+    earlier = due(user, task.pk, 10)
+    notification_create_for_reminder(**earlier.__dict__)  # notified before (a redelivery)
+    OutboxMessage.objects.all().delete()
+    mail.outbox.clear()
+
+    created = notifications_create_for_reminders(
+        [
+            earlier,
+            due(user, task.pk, 5, "Pay rent now"),
+            due(user, task.pk, 5, "Pay rent now"),  # the same reminder twice in one batch
+            due(other_user, theirs.pk, 5, "Water plants"),
+            due(user, gone_id, 1, "Deleted since"),
+        ]
+    )
+
+    assert [n.message for n in created] == ["Pay rent now", "Water plants", "Deleted since"]
+    assert Notification.objects.count() == 4
+    assert Notification.objects.get(task_ref=gone_id).task_id is None
+    rows = OutboxMessage.objects.order_by("id")
+    assert [(r.topic, r.event_type) for r in rows] == [(TASK_UPDATES, NOTIFICATION_CREATED)] * 3
+    assert [r.envelope["payload"]["notification_id"] for r in rows] == [n.pk for n in created]
+    assert [r.partition_key for r in rows] == [str(user.pk), str(other_user.pk), str(user.pk)]
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com"] * 2  # bob has none
+
+
+def test_bulk_takes_a_few_queries_whatever_the_number(user):
+    task = services.task_create(user=user, data={"title": "Pay rent"})
+
+    def queries(count: int, offset: int) -> int:
+        reminders = [due(user, task.pk, offset + i) for i in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            assert len(notifications_create_for_reminders(reminders)) == count
+        return len(captured)
+
+    assert queries(2, 0) == queries(30, 100)
+
+
+def test_nothing_new_writes_nothing(user):
+    task = services.task_create(user=user, data={"title": "Pay rent"})
+    reminder = due(user, task.pk, 3)
+    notifications_create_for_reminders([reminder])
+    OutboxMessage.objects.all().delete()
+    assert notifications_create_for_reminders([reminder]) == []
+    assert not OutboxMessage.objects.exists()
+    assert notifications_create_for_reminders([]) == []
