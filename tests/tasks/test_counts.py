@@ -189,6 +189,20 @@ class TestListTotal:
         assert first.count == everything.count
         assert [t.pk for t in first.items] == [t.pk for t in everything.items[:2]]
 
+    @pytest.mark.parametrize(
+        "sort_by", ["due_date", "priority", "created_at", "updated_at", "title"]
+    )
+    @pytest.mark.parametrize("order", ["asc", "desc"])
+    def test_search_sorts_like_the_unsearched_list(self, user, data, sort_by, order):
+        """With a search the sort key is wrapped (PostgreSQL, to keep its index out of the
+        plan): the order must be exactly the one without a search."""
+        sort = f"sort_by={sort_by}&order={order}"
+        searched = page(user, f"search=report&{sort}", limit=1000).items
+        everything = page(user, sort, limit=1000).items
+        expected = [t.pk for t in everything if t.title.startswith("report")]
+        assert [t.pk for t in searched] == expected
+        assert len(expected) == 10
+
     @pytest.mark.parametrize("query", ["", "tag=work", "search=report"])
     def test_total_is_kept_past_the_last_page(self, user, data, query):
         full = page(user, query, limit=1000).count
