@@ -217,7 +217,7 @@ class TestListTotal:
             ("priority=medium&status=pending", 3),
             ("tag=work", 3),  # the tag with its count, page, tag names
             ("tag=work&tag=home", 4),  # + counting tasks that carry both
-            ("search=report", 2),  # page with its total, tag names
+            ("search=report", 3),  # ids with the total, page, tag names
         ],
     )
     def test_queries_per_list(self, user, data, query, queries):
