@@ -263,6 +263,49 @@ class TestLocalBus:
         assert estimate.value == pytest.approx(0.07)
         assert relay._chunk_size(time.monotonic() + 100) == relay.CHUNK_SIZE
 
+    def test_a_rolled_back_batch_is_counted_once_in_the_metrics(self, user, monkeypatch):
+        from prometheus_client import REGISTRY
+
+        from tasks import handlers
+        from todo_project.eventbus import registry, relay
+
+        def sample(name: str, **labels: str) -> float:
+            return REGISTRY.get_sample_value(name, labels) or 0.0
+
+        def fails_on_b(events):
+            if any(event.payload["title"] == "b" for event in events):
+                raise ValueError("not in a batch")
+            handlers.record_activities(events)
+
+        original = registry._handlers["tasks.activity_log"]
+        monkeypatch.setitem(
+            registry._handlers,
+            original.name,
+            registry.Handler(
+                original.name,
+                original.topic,
+                original.func,
+                original.event_types,
+                batch_func=fails_on_b,
+            ),
+        )
+        monkeypatch.setattr(relay, "CHUNK_SIZE", 2)  # a's rows, then b's: the second fails
+        monkeypatch.setattr(relay, "_row_seconds", relay.MovingAverage())
+        consumed = {"topic": TASK_EVENTS, "handler": original.name, "outcome": "success"}
+        before = (
+            sample("todo_events_consumed_total", **consumed),
+            sample("todo_events_published_total", topic=TASK_EVENTS),
+        )
+        create(user, "a")
+        create(user, "b")
+        assert relay_once(LocalBus()).published == 4  # row by row after the rollback
+        assert ActivityEntry.objects.count() == 2
+        after = (
+            sample("todo_events_consumed_total", **consumed),
+            sample("todo_events_published_total", topic=TASK_EVENTS),
+        )
+        assert (after[0] - before[0], after[1] - before[1]) == (2, 2)
+
     def test_batch_skips_events_already_handled(self, user):
         create(user, "a")
         create(user, "b")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 
 from todo_project.observability import EVENTS_CONSUMED
 
@@ -72,8 +73,13 @@ class LocalBus:
             ]
         except Exception as exc:
             raise BatchFailed(f"a batch of {len(messages)} messages failed: {exc!r}") from exc
-        for topic, name, number in handled:
-            EVENTS_CONSUMED.labels(topic=topic, handler=name, outcome="success").inc(number)
+        # Counted once kept: the relay's transaction may still roll this batch back.
+        transaction.on_commit(partial(_count_consumed, handled))
+
+
+def _count_consumed(handled: list[tuple[str, str, int]]) -> None:
+    for topic, name, number in handled:
+        EVENTS_CONSUMED.labels(topic=topic, handler=name, outcome="success").inc(number)
 
 
 class DaprPublisher:
