@@ -7,7 +7,6 @@ from ninja import Query, Router, Status
 
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
 
-from . import recurrence as rrules
 from . import selectors, services
 from .models import ActivityEntry, Task
 from .schemas import (
@@ -130,7 +129,7 @@ def todo_occurrences(
     """The next due dates of a recurring task's series, after this instance and now."""
     task = _task(request, task_id)
     return {
-        "summary": rrules.describe(task.recurrence) if task.recurrence else None,
+        "summary": task.recurrence_summary,
         "occurrences": selectors.task_upcoming_occurrences(task=task, limit=limit),
     }
 
