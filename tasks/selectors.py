@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, RowRange, Window
 from django.utils import timezone
 
 from todo_project.accounts.models import User
@@ -67,8 +67,17 @@ def task_list(
         # Every match is read (to rank or sort it, and to count it), so the page and its
         # total come from one narrow query of ids; the page's rows are fetched after. The
         # full rows through the window and sort took twice as long at 3,000 matches.
+        # The window is ordered like the page (its frame still spans every match): then
+        # the sort key, the relevance rank included, is computed below the window and the
+        # window buffers (id, key) instead of each match's search document. A third less
+        # time at 3,000 matches, and the page needs no second sort.
+        total = Window(
+            Count("pk"),
+            order_by=list(queryset.query.order_by),
+            frame=RowRange(start=None, end=None),
+        )
         ranked = list(
-            queryset.annotate(total_matches=Window(Count("pk"))).values_list("pk", "total_matches")[
+            queryset.annotate(total_matches=total).values_list("pk", "total_matches")[
                 offset : offset + limit
             ]
         )
