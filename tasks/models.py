@@ -100,6 +100,12 @@ class Task(models.Model):
             models.Index(fields=["user", "updated_at", "id"], name="task_user_updated"),
             models.Index("user", Lower("title"), "id", name="task_user_title"),
             models.Index(fields=["user", "completed", "id"], name="task_user_completed"),
+            # Overdue and due-range filters on open tasks: counted from the index alone.
+            models.Index(
+                fields=["user", "due_date"],
+                name="task_user_pending_due",
+                condition=Q(completed=False),
+            ),
             models.Index(
                 fields=["reminder_at"],
                 name="task_pending_reminder",
