@@ -115,9 +115,10 @@ class TaskFilter(django_filters.FilterSet):
         self._relevance = False
         self._searched = False
         #: The user's tag ids the tag filter resolved to (all of them must be carried), and
-        #: how many tasks carry each (TagCount).
+        #: how many tasks, and open tasks, carry each (TagCount).
         self.tag_ids: list[int] = []
         self.tag_task_counts: list[int] = []
+        self.tag_pending_counts: list[int] = []
 
     def get_form_class(self) -> type[forms.Form]:
         # django-filter builds a new form class, with a new field per filter, for every
@@ -147,12 +148,13 @@ class TaskFilter(django_filters.FilterSet):
             Tag.objects.filter(user_id=self.user_id)
             .annotate(key=Lower("name"))
             .filter(key__in=names)
-            .values_list("id", "usage__tasks")
+            .values_list("id", "usage__tasks", "usage__pending")
         )
         if len(found) < len(names):
             return queryset.none()  # a tag the user does not have: nothing carries it
-        self.tag_ids = [tag_id for tag_id, _ in found]
-        self.tag_task_counts = [count or 0 for _, count in found]
+        self.tag_ids = [tag_id for tag_id, _, _ in found]
+        self.tag_task_counts = [count or 0 for _, count, _ in found]
+        self.tag_pending_counts = [pending or 0 for _, _, pending in found]
         through = Task.tags.through.objects
         for tag_id in self.tag_ids:
             queryset = queryset.filter(

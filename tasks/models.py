@@ -179,14 +179,16 @@ class TaskCount(models.Model):
 
 
 class TagCount(models.Model):
-    """How many tasks carry a tag: the total of a list filtered by that tag alone, and the
-    counts of GET /api/tags, without counting rows. Kept by database triggers on the tag
-    through table (migration 0005), like TaskCount. Read-only here."""
+    """How many tasks carry a tag, and how many of them are open: the total of a list
+    filtered by that tag alone or with a status, and the counts of GET /api/tags, without
+    counting rows. Kept by database triggers on the tag through table and on completion
+    (migrations 0005 and 0008), like TaskCount. Read-only here."""
 
     tag = models.OneToOneField(
         Tag, on_delete=models.CASCADE, primary_key=True, related_name="usage"
     )
     tasks = models.BigIntegerField(default=0)
+    pending = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.tag_id}: {self.tasks}"

@@ -92,6 +92,8 @@ def task_list(
 
 #: Filters the per-user TaskCount rows can answer without counting tasks.
 COUNTED_FILTERS = frozenset({"priority", "status"})
+#: Filters the TagCount row of a single tag can answer.
+TAG_COUNTED_FILTERS = frozenset({"tag", "status"})
 
 
 def count_matches(filterset: TaskFilter, queryset: QuerySet[Task], active: set[str]) -> int:
@@ -99,7 +101,8 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task], active: set[s
 
     - priority and status only (or nothing): a sum over the user's TaskCount rows, kept by
       triggers, instead of counting up to every task of the user;
-    - one tag only: the tag's TagCount, read when the filter resolved the tag name;
+    - one tag, with or without a status: the tag's TagCount (tasks, open tasks), read
+      when the filter resolved the tag name;
     - several tags only: their through rows, index-only scans on (tag_id, task_id),
       without touching the tasks (a user's tags are only ever on that user's tasks);
     - anything else: COUNT(*) of the filtered tasks.
@@ -115,8 +118,12 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task], active: set[s
         if status != "all":
             counts = counts.filter(completed=status == "completed")
         return sum(counts.values_list("tasks", flat=True))
-    if active == {"tag"} and len(filterset.tag_ids) == 1:
-        return filterset.tag_task_counts[0]  # read with the tag itself
+    if active <= TAG_COUNTED_FILTERS and len(filterset.tag_ids) == 1:
+        # Read with the tag itself: the browser's list of open tasks with a tag clicked.
+        tasks, pending = filterset.tag_task_counts[0], filterset.tag_pending_counts[0]
+        return {"all": tasks, "pending": pending, "completed": tasks - pending}[
+            filterset.selected_status()
+        ]
     if active == {"tag"} and filterset.tag_ids:
         # The rarest tag's through rows, each checked for the other tags: index-only scans
         # on (tag_id, task_id) that PostgreSQL merge-joins in task order. Grouping the

@@ -97,12 +97,28 @@ def tag_counts(user) -> dict[str, int]:
     }
 
 
-def tags_actual(user) -> dict[str, int]:
+def _tags_of(tasks) -> dict[str, int]:
     result: dict[str, int] = {}
-    for task in Task.objects.filter(user=user).prefetch_related("tags"):
+    for task in tasks.prefetch_related("tags"):
         for tag in task.tags.all():
             result[tag.name] = result.get(tag.name, 0) + 1
     return result
+
+
+def tags_actual(user) -> dict[str, int]:
+    return _tags_of(Task.objects.filter(user=user))
+
+
+def open_tag_counts(user) -> dict[str, int]:
+    return {
+        row.tag.name: row.pending
+        for row in TagCount.objects.filter(tag__user=user).select_related("tag")
+        if row.pending
+    }
+
+
+def open_tags_actual(user) -> dict[str, int]:
+    return _tags_of(Task.objects.filter(user=user, completed=False))
 
 
 class TestTagCountTriggers:
@@ -111,22 +127,56 @@ class TestTagCountTriggers:
         b = create(user, "b", tags=["work"])
         create(other_user, "theirs", tags=["work"])
         assert tag_counts(user) == tags_actual(user) == {"work": 2, "home": 1}
+        assert open_tag_counts(user) == {"work": 2, "home": 1}
 
         services.task_update(task=a, data={"tags": ["home", "errands"]})
         assert tag_counts(user) == tags_actual(user) == {"work": 1, "home": 1, "errands": 1}
+        assert open_tag_counts(user) == open_tags_actual(user)
 
         services.task_delete(task=b)
         b_tags = tag_counts(user)
         assert b_tags == tags_actual(user) == {"home": 1, "errands": 1}
         assert tag_counts(other_user) == {"work": 1}
+        assert open_tag_counts(user) == open_tags_actual(user) == {"home": 1, "errands": 1}
 
     def test_writes_outside_the_services_keep_the_counts(self, user):
         task = create(user, "a", tags=["work"])
         home = Tag.objects.create(user=user, name="home")
         task.tags.add(home)
+        assert open_tag_counts(user) == {"work": 1, "home": 1}
         Task.tags.through.objects.filter(tag=home).delete()
         Tag.objects.filter(user=user, name="work").delete()
         assert tag_counts(user) == tags_actual(user) == {}
+        assert open_tag_counts(user) == {}
+
+    def test_completing_and_reopening_move_the_open_counts(self, user, other_user):
+        a = create(user, "a", tags=["work", "home"])
+        b = create(user, "b", tags=["work"])
+        create(other_user, "theirs", tags=["work"])
+        services.task_complete(task=a)
+        assert open_tag_counts(user) == open_tags_actual(user) == {"work": 1}
+        assert tag_counts(user) == {"work": 2, "home": 1}
+        services.task_complete(task=a)  # idempotent: no second move
+        assert open_tag_counts(user) == {"work": 1}
+
+        # A done task tagged, untagged and deleted leaves the open counts alone.
+        services.task_update(task=a, data={"tags": ["home", "errands"]})
+        assert open_tag_counts(user) == open_tags_actual(user) == {"work": 1}
+        assert tag_counts(user) == tags_actual(user) == {"work": 1, "home": 1, "errands": 1}
+
+        services.task_reopen(task=a)
+        assert open_tag_counts(user) == open_tags_actual(user)
+        assert open_tag_counts(user) == {"work": 1, "home": 1, "errands": 1}
+
+        Task.objects.filter(user=user).update(completed=True, completed_at=timezone.now())
+        assert open_tag_counts(user) == {}
+        Task.objects.filter(pk=b.pk).update(completed=False, completed_at=None)
+        assert open_tag_counts(user) == open_tags_actual(user) == {"work": 1}
+
+        services.task_delete(task=b)
+        Task.objects.filter(pk=a.pk).delete()
+        assert open_tag_counts(user) == tag_counts(user) == {}
+        assert open_tag_counts(other_user) == {"work": 1}
 
     def test_tags_endpoint_reads_the_counts(self, api, user):
         create(user, "a", tags=["Work", "home"])
@@ -172,6 +222,8 @@ class TestListTotal:
         "tag=work&tag=home&tag=x",
         "tag=nosuchtag",
         "tag=work&status=pending",
+        "tag=work&status=completed",
+        "tag=HOME&status=all",
         "search=report",
         "search=report&sort_by=due_date",
         "search=report&tag=home&status=pending&sort_by=due_date",
