@@ -100,9 +100,10 @@ class Task(models.Model):
             models.Index(fields=["user", "updated_at", "id"], name="task_user_updated"),
             models.Index("user", Lower("title"), "id", name="task_user_title"),
             models.Index(fields=["user", "completed", "id"], name="task_user_completed"),
-            # Overdue and due-range filters on open tasks: counted from the index alone.
+            # Overdue and due-range filters on open tasks: counted from the index alone
+            # (with the id, also when joined with a tag's through rows).
             models.Index(
-                fields=["user", "due_date"],
+                fields=["user", "due_date", "id"],
                 name="task_user_pending_due",
                 condition=Q(completed=False),
             ),

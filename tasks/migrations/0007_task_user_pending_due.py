@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             model_name="task",
             index=models.Index(
                 condition=models.Q(("completed", False)),
-                fields=["user", "due_date"],
+                fields=["user", "due_date", "id"],
                 name="task_user_pending_due",
             ),
         ),
