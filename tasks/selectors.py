@@ -85,7 +85,7 @@ def task_list(
         found = task_queryset(user=user).in_bulk([pk for pk, _ in ranked])
         rows = [found[pk] for pk, _ in ranked if pk in found]
     else:
-        count = count_matches(filterset, queryset, active)
+        count = count_matches(filterset, active)
         rows = list(queryset[offset : offset + limit]) if count > offset else []
     return TaskPage(items=load_tag_names(rows), count=count, limit=limit, offset=offset)
 
@@ -96,7 +96,7 @@ COUNTED_FILTERS = frozenset({"priority", "status"})
 TAG_COUNTED_FILTERS = frozenset({"tag", "status"})
 
 
-def count_matches(filterset: TaskFilter, queryset: QuerySet[Task], active: set[str]) -> int:
+def count_matches(filterset: TaskFilter, active: set[str]) -> int:
     """How many tasks match, by the cheapest exact means.
 
     - priority and status only (or nothing): a sum over the user's TaskCount rows, kept by
@@ -105,7 +105,7 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task], active: set[s
       when the filter resolved the tag name;
     - several tags only: their through rows, index-only scans on (tag_id, task_id),
       without touching the tasks (a user's tags are only ever on that user's tasks);
-    - anything else: COUNT(*) of the filtered tasks.
+    - anything else: COUNT(*) of the filtered tasks (filterset.counting_queryset()).
 
     `active` is filterset.active_filters().
     """
@@ -134,7 +134,7 @@ def count_matches(filterset: TaskFilter, queryset: QuerySet[Task], active: set[s
         for _, tag_id in by_rarity[1:]:
             rows = rows.filter(Exists(through.filter(task_id=OuterRef("task_id"), tag_id=tag_id)))
         return rows.count()
-    return queryset.count()
+    return filterset.counting_queryset().count()
 
 
 def load_tag_names(tasks: list[Task]) -> list[Task]:
