@@ -45,6 +45,11 @@ def build_queries(
             f"tag={other_tag}+pending+due_date+search={word}",
             [("tag", other_tag), ("status", "pending"), ("sort_by", "due_date"), ("search", word)],
         ),
+        # What the browser list asks for: open tasks by default, then a tag clicked.
+        ("status=pending", [("status", "pending")]),
+        (f"tag={tag}+pending", [("tag", tag), ("status", "pending")]),
+        (f"tag={tag}+tag={other_tag}", [("tag", tag), ("tag", other_tag)]),
+        ("overdue=true", [("overdue", "true")]),
     ]
 
 
