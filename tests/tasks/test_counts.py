@@ -89,11 +89,12 @@ class TestTaskCountTriggers:
         assert total == Task.objects.filter(user=user).count() == 9
 
 
-def tag_counts(user) -> dict[str, int]:
+def tag_counts(user, column: str = "tasks") -> dict[str, int]:
+    """The user's TagCount rows by tag name: `tasks`, or `pending` (open tasks)."""
     return {
-        row.tag.name: row.tasks
+        row.tag.name: getattr(row, column)
         for row in TagCount.objects.filter(tag__user=user).select_related("tag")
-        if row.tasks
+        if getattr(row, column)
     }
 
 
@@ -110,11 +111,7 @@ def tags_actual(user) -> dict[str, int]:
 
 
 def open_tag_counts(user) -> dict[str, int]:
-    return {
-        row.tag.name: row.pending
-        for row in TagCount.objects.filter(tag__user=user).select_related("tag")
-        if row.pending
-    }
+    return tag_counts(user, "pending")
 
 
 def open_tags_actual(user) -> dict[str, int]:
