@@ -4,10 +4,12 @@ count with a search must all equal COUNT(*) of the filtered tasks, whatever wrot
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
@@ -244,6 +246,44 @@ class TestTagIds:
         assert tagged(user, "errands", "x") == {"a"}
         assert tagged(user, "y") == set()
         assert tagged(other_user, "work", "home") == {"theirs"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_tagging_of_one_task_keeps_every_tag(user):
+    """The second transaction's trigger waits for the first's lock on the task row, then
+    applies its change to the row the first wrote: neither tag nor count is lost."""
+    task = create(user, "shared", tags=["home"])
+    work = Tag.objects.create(user=user, name="work")
+    errands = Tag.objects.create(user=user, name="errands")
+    first_tagged = threading.Event()
+    errors: list[BaseException] = []
+
+    def tag(tag: Tag, *, first: bool) -> None:
+        try:
+            if not first:
+                first_tagged.wait(timeout=5)
+            with transaction.atomic():
+                task.tags.add(tag)
+                if first:
+                    first_tagged.set()
+                    time.sleep(0.3)  # the other transaction tags the task meanwhile
+        except BaseException as exc:  # pragma: no cover - reported by the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=tag, args=(work,), kwargs={"first": True}),
+        threading.Thread(target=tag, args=(errands,), kwargs={"first": False}),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert tag_ids_kept(user)
+    assert tagged(user, "home", "work", "errands") == {"shared"}
+    assert tag_counts(user) == open_tag_counts(user) == {"home": 1, "work": 1, "errands": 1}
 
 
 def page(user, query: str, **kw):
