@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import django_filters
 from django import forms
@@ -44,6 +44,14 @@ def carries_tags(tag_ids: list[int]) -> RawSQL:
     """PostgreSQL only: the task carries every one of these tags. Reads the tag id array
     of migration 0009, GIN-indexed and kept by triggers on the through table."""
     return RawSQL('"tasks_task"."tag_ids" @> %s::bigint[]', (tag_ids,), output_field=BooleanField())
+
+
+class TagUsage(NamedTuple):
+    """A tag the filter resolved, with how many tasks and open tasks carry it (TagCount)."""
+
+    id: int
+    tasks: int
+    pending: int
 
 
 class MultipleValueField(forms.MultipleChoiceField):
@@ -120,11 +128,8 @@ class TaskFilter(django_filters.FilterSet):
         self.default_status = default_status
         self._relevance = False
         self._searched = False
-        #: The user's tag ids the tag filter resolved to (all of them must be carried), and
-        #: how many tasks, and open tasks, carry each (TagCount).
-        self.tag_ids: list[int] = []
-        self.tag_task_counts: list[int] = []
-        self.tag_pending_counts: list[int] = []
+        #: The user's tags the tag filter resolved to (all of them must be carried).
+        self.tags: list[TagUsage] = []
         self._tags_resolved = False
         self._probe_tags = False
 
@@ -161,10 +166,10 @@ class TaskFilter(django_filters.FilterSet):
                 .values_list("id", "usage__tasks", "usage__pending")
             )
             if len(found) == len(names):
-                self.tag_ids = [tag_id for tag_id, _, _ in found]
-                self.tag_task_counts = [count or 0 for _, count, _ in found]
-                self.tag_pending_counts = [pending or 0 for _, _, pending in found]
-        if not self.tag_ids:
+                self.tags = [
+                    TagUsage(tag_id, tasks or 0, pending or 0) for tag_id, tasks, pending in found
+                ]
+        if not self.tags:
             return queryset.none()  # a tag the user does not have: nothing carries it
         if settings.IS_POSTGRES and not self._probe_tags:
             return queryset.filter(carries_tags(self.tag_ids))
@@ -214,6 +219,10 @@ class TaskFilter(django_filters.FilterSet):
             queryset = queryset.filter(completed=True)
         return queryset.order_by(*self.ordering())
 
+    @property
+    def tag_ids(self) -> list[int]:
+        return [tag.id for tag in self.tags]
+
     def counting_queryset(self) -> QuerySet[Task]:
         """The filtered tasks to COUNT(*). The same as qs, except that on PostgreSQL the
         tag test is an EXISTS probe per tag rather than the tag id array: a count of a
@@ -221,7 +230,7 @@ class TaskFilter(django_filters.FilterSet):
         tag and priority at 100k tasks) where the array made it a bitmap heap scan (9 ms).
         Pages and searches keep the array, which the planner checks on each row it walks
         or ANDs with the search index."""
-        if not (settings.IS_POSTGRES and self.tag_ids):
+        if not (settings.IS_POSTGRES and self.tags):
             return self.qs
         self._probe_tags = True
         try:
