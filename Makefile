@@ -10,11 +10,14 @@ NODE_MODULES := static/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format migrate worker bench-api bench-events bench-reminders chart-check clean
+.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime bench-api bench-events bench-reminders chart-check clean
 
 help:
 	@echo "make run    set up and start the app on http://$(HOST):$(PORT) (embedded mode)"
 	@echo "make test   set up and run the whole test suite"
+	@echo "make run-dapr   the distributed mode on this machine: Kafka, Dapr, PostgreSQL, Redis"
+	@echo "make services   install (Debian) and start PostgreSQL, Redis and Chromium for the suite"
+	@echo "make dapr-runtime   build daprd + scheduler and collect Kafka into .runtime/ (once)"
 	@echo "make lint   ruff + mypy;  make chart-check  helm lint/template (needs helm)"
 	@echo "make bench-api | bench-events | bench-reminders   benchmarks (PostgreSQL)"
 
@@ -44,6 +47,19 @@ run: migrate
 worker: migrate
 	$(PY) manage.py worker
 
+# PostgreSQL and Redis on 127.0.0.1 (and Chromium), from Debian's packages when missing.
+services:
+	bash .ci/services.sh
+
+# daprd and the scheduler built from the Go module proxy, Kafka from Maven Central, pinned
+# in dapr/runtime.env, into the git-ignored .runtime/; a second run does nothing.
+dapr-runtime:
+	bash dapr/install-runtime.sh
+
+# The distributed topology on one machine; Ctrl-C stops it all.
+run-dapr: setup services dapr-runtime
+	$(PY) -m tests.distributed.topology --host $(HOST) --port $(PORT)
+
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
@@ -71,3 +87,4 @@ chart-check:
 
 clean:
 	rm -rf $(VENV) static/node_modules staticfiles data .pytest_cache .mypy_cache .ruff_cache
+	@echo "(.runtime/, the built Dapr runtime and Kafka, is kept: rm -rf .runtime to rebuild)"

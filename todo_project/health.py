@@ -49,7 +49,10 @@ def _check_sidecar() -> str:
         f"http://{dapr_settings.DAPR_RUNTIME_HOST}:{dapr_settings.DAPR_HTTP_PORT}"
         "/v1.0/healthz/outbound"
     )
-    with urllib.request.urlopen(url, timeout=2) as response:
+    headers = {}
+    if dapr_settings.DAPR_API_TOKEN:
+        headers["dapr-api-token"] = str(dapr_settings.DAPR_API_TOKEN)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as response:
         if response.status >= 300:
             raise RuntimeError(f"sidecar answered {response.status}")
     return "ok"
@@ -58,26 +61,31 @@ def _check_sidecar() -> str:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
+    """503 when the process cannot serve (database, channel layer); 200 "degraded" when
+    only the Dapr sidecar is down: writes still commit to the outbox, which the relay
+    delivers once the sidecar is back, so taking the pod out of service would only hurt."""
     checks: dict[str, object] = {}
     ready = True
-    probes = [("database", _check_database), ("channel_layer", _channel_layer_check)]
+    degraded = False
+    probes = [("database", _check_database, True), ("channel_layer", _channel_layer_check, True)]
     if settings.EVENT_BACKEND == "dapr":
-        probes.append(("dapr_sidecar", _check_sidecar))
-    for name, probe in probes:
+        probes.append(("dapr_sidecar", _check_sidecar, False))
+    for name, probe, critical in probes:
         try:
             checks[name] = probe()
         except Exception as exc:
             checks[name] = f"error: {type(exc).__name__}: {exc}"
-            ready = False
+            if critical:
+                ready = False
+            else:
+                degraded = True
     try:
         checks["outbox"] = outbox_stats()
     except Exception as exc:
         checks["outbox"] = f"error: {type(exc).__name__}"
         ready = False
-    return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+    status = "unavailable" if not ready else "degraded" if degraded else "ready"
+    return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
 
 
 def _channel_layer_check() -> str:

@@ -104,7 +104,16 @@ TEMPLATES = [
 ]
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'todo.sqlite3'}"
+# DATABASE_URL_SECRET ("name" or "name/key") reads the URL through the Dapr secrets API
+# from DAPR_SECRET_STORE instead (distributed mode; see todo_project/dapr_secrets.py).
+DAPR_SECRET_STORE = os.environ.get("DAPR_SECRET_STORE", "localsecretstore")
+DATABASE_URL_SECRET = os.environ.get("DATABASE_URL_SECRET", "")
+if DATABASE_URL_SECRET and not os.environ.get("DATABASE_URL"):
+    from todo_project.dapr_secrets import read_secret
+
+    DATABASE_URL = read_secret(DAPR_SECRET_STORE, DATABASE_URL_SECRET)
+else:
+    DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'todo.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the embedded relay and handlers read while a request writes; a busy timeout
@@ -207,7 +216,12 @@ DEDUP_TTL_SECONDS = env_int("DEDUP_TTL_SECONDS", 7 * 24 * 3600)
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
 OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "5"))
 OUTBOX_BATCH_SECONDS = float(os.environ.get("OUTBOX_BATCH_SECONDS", "0.25"))
-OUTBOX_MAX_ATTEMPTS_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_MAX_BACKOFF_SECONDS", "60"))
+# Short enough that a backlog drains within seconds of a sidecar coming back.
+OUTBOX_MAX_ATTEMPTS_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_MAX_BACKOFF_SECONDS", "5"))
+# A reminder job the worker did not take (restarting, database down) is triggered again
+# every REMINDER_JOB_RETRY_SECONDS, up to REMINDER_JOB_MAX_RETRIES times (an hour).
+REMINDER_JOB_RETRY_SECONDS = env_int("REMINDER_JOB_RETRY_SECONDS", 5)
+REMINDER_JOB_MAX_RETRIES = env_int("REMINDER_JOB_MAX_RETRIES", 720)
 HANDLER_MAX_ATTEMPTS = env_int("HANDLER_MAX_ATTEMPTS", 5)
 WORKER_HOST = os.environ.get("WORKER_HOST", "127.0.0.1")
 WORKER_PORT = env_int("WORKER_PORT", 8001)

@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from todo_project import health, observability, views
 from todo_project.api import api
-from todo_project.eventbus import views as eventbus_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,5 +14,4 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", observability.metrics_view, name="metrics"),
-    path("job/<str:name>", eventbus_views.job_trigger, name="dapr-job"),
 ]

@@ -5,8 +5,15 @@ first-write idempotency markers in the state store, reminder jobs and streaming 
 Failures that a retry may fix surface as :class:`DaprUnavailable`, never as raw gRPC errors.
 
 The SDK client is created lazily: ``DaprClient()`` blocks polling the sidecar's health endpoint
-for up to ``DAPR_HEALTH_TIMEOUT`` seconds, so constructing a gateway must stay free of I/O.
+for up to ``DAPR_HEALTH_TIMEOUT`` seconds, so constructing a gateway must stay free of I/O, and
+before building one the gateway asks the sidecar's health endpoint once, with a short timeout:
+a sidecar that is down fails the call at once instead of blocking the relay for a minute.
+When a call finds the sidecar UNAVAILABLE the client is dropped, so the next call connects
+afresh instead of waiting out gRPC's reconnect backoff (up to two minutes) on the old channel.
 The SDK reads its ``DAPR_*`` settings from the environment when a client is created.
+
+Calls carry the ``traceparent`` of the request or event being handled (gRPC metadata), so
+daprd continues that trace and writes it into the CloudEvent it publishes.
 """
 
 from __future__ import annotations
@@ -18,11 +25,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import urllib.error
+import urllib.request
+
 import grpc
 from dapr.clients import DaprClient
-from dapr.clients.grpc._jobs import Job
+from dapr.clients.grpc._jobs import ConstantFailurePolicy, Job
 from dapr.clients.grpc._state import Concurrency, StateOptions
+from google.protobuf import struct_pb2
 from google.protobuf.any_pb2 import Any as ProtoAny
+
+from todo_project.observability import current_trace_context
 
 if TYPE_CHECKING:
     from dapr.clients.grpc.subscription import Subscription
@@ -39,6 +52,52 @@ JSON_CONTENT_TYPE = "application/json"
 _FIRST_WRITE_CONFLICT_CODES = frozenset(
     {grpc.StatusCode.INTERNAL, grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS}
 )
+
+
+#: Dapr stores state keys as ``<app-id>||<key>`` and refuses keys that contain the separator.
+STATE_KEY_SEPARATOR = "||"
+
+
+def check_state_key(key: str) -> str:
+    if not key or STATE_KEY_SEPARATOR in key:
+        raise ValueError(f"Dapr state keys must be non-empty and free of '||': {key!r}")
+    return key
+
+
+class _TraceparentInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Adds the current W3C ``traceparent`` to every unary call's metadata."""
+
+    def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        context = current_trace_context()
+        if context is not None:
+            metadata = [
+                (key, value)
+                for key, value in (client_call_details.metadata or ())
+                if key != "traceparent"
+            ]
+            metadata.append(("traceparent", context.traceparent))
+            client_call_details = client_call_details._replace(metadata=metadata)
+        return continuation(client_call_details, request)
+
+
+def _default_client() -> DaprClient:
+    return DaprClient(interceptors=[_TraceparentInterceptor()])
+
+
+def sidecar_healthy(timeout: float = 1.0) -> bool:
+    """One probe of ``/v1.0/healthz/outbound`` (what ``DaprClient()`` polls until it passes)."""
+    from dapr.clients.http.helpers import get_api_url
+    from dapr.conf import settings as dapr_settings
+
+    headers = {}
+    if dapr_settings.DAPR_API_TOKEN:
+        headers["dapr-api-token"] = str(dapr_settings.DAPR_API_TOKEN)
+    request = urllib.request.Request(f"{get_api_url()}/healthz/outbound", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return 200 <= int(response.status) < 300
+    except (OSError, urllib.error.HTTPError):
+        return False
 
 
 class DaprUnavailable(Exception):
@@ -111,10 +170,19 @@ class DaprGateway:
         pubsub_name: str = "pubsub",
         statestore_name: str = "statestore",
         client_factory: Callable[[], DaprClient] | None = None,
+        job_retry_seconds: int = 5,
+        job_max_retries: int = 720,
+        health_probe: Callable[[], bool] | None = None,
     ) -> None:
         self.pubsub_name = pubsub_name
         self.statestore_name = statestore_name
-        self._client_factory: Callable[[], DaprClient] = client_factory or DaprClient
+        self._client_factory: Callable[[], DaprClient] = client_factory or _default_client
+        self._health_probe = health_probe or sidecar_healthy
+        #: A trigger the app did not take (worker restarting) is retried this often, this
+        #: many times: with the defaults for an hour, longer than any restart.
+        self.job_failure_policy = ConstantFailurePolicy(
+            max_retries=job_max_retries, interval_seconds=job_retry_seconds
+        )
         self._client: DaprClient | None = None
         self._lock = threading.Lock()
 
@@ -126,6 +194,11 @@ class DaprGateway:
             return client
         with self._lock:
             if self._client is None:
+                if not self._health_probe():
+                    raise DaprUnavailable(
+                        "Dapr sidecar is not healthy (/v1.0/healthz/outbound did not answer 2xx)",
+                        code=grpc.StatusCode.UNAVAILABLE,
+                    )
                 try:
                     # Blocks until the sidecar's /v1.0/healthz/outbound answers 2xx or
                     # DAPR_HEALTH_TIMEOUT passes (TimeoutError).
@@ -136,6 +209,14 @@ class DaprGateway:
                         code=_status_code(err),
                     ) from err
             return self._client
+
+    def _failed(self, message: str, err: BaseException) -> DaprUnavailable:
+        """The exception to raise for a failed call; drops the client when the sidecar was
+        unreachable, so the next call connects again."""
+        code = _status_code(err)
+        if code in {grpc.StatusCode.UNAVAILABLE, None}:
+            self.close()
+        return DaprUnavailable(f"{message}: {_describe(err)}", code=code)
 
     def close(self) -> None:
         """Close the gRPC channel; a later call creates a new client."""
@@ -162,40 +243,42 @@ class DaprGateway:
                 publish_metadata={"partitionKey": partition_key, "cloudevent.id": event_id},
             )
         except grpc.RpcError as err:
-            raise DaprUnavailable(
-                f"Dapr publish to {self.pubsub_name}/{topic} (event {event_id}) failed: "
-                f"{_describe(err)}",
-                code=_status_code(err),
+            raise self._failed(
+                f"Dapr publish to {self.pubsub_name}/{topic} (event {event_id}) failed", err
             ) from err
 
-    def subscribe(self, *, topic: str, dead_letter_topic: str) -> Subscription:
+    def subscribe(
+        self,
+        *,
+        topic: str,
+        dead_letter_topic: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Subscription:
         """Open a streaming subscription (``SubscribeTopicEventsAlpha1``); iterate it for
         ``SubscriptionMessage`` objects and answer each with ``respond_success/retry/drop``."""
         client = self._get_client()
         try:
             return client.subscribe(
-                pubsub_name=self.pubsub_name, topic=topic, dead_letter_topic=dead_letter_topic
+                pubsub_name=self.pubsub_name,
+                topic=topic,
+                metadata=metadata,
+                dead_letter_topic=dead_letter_topic,
             )
         except Exception as err:
             # Subscription.start() wraps stream errors in plain Exceptions whose text carries
             # the gRPC status ("... Status Code: StatusCode.UNAVAILABLE").
-            raise DaprUnavailable(
-                f"Dapr subscribe to {self.pubsub_name}/{topic} failed: {_describe(err)}",
-                code=_status_code(err),
-            ) from err
+            raise self._failed(f"Dapr subscribe to {self.pubsub_name}/{topic} failed", err) from err
 
     # -- state (idempotency markers) ----------------------------------------------------------
 
     def state_exists(self, key: str) -> bool:
         """True when the key holds a value (expired TTL keys read as absent)."""
+        check_state_key(key)
         client = self._get_client()
         try:
             response = client.get_state(store_name=self.statestore_name, key=key)
         except grpc.RpcError as err:
-            raise DaprUnavailable(
-                f"Dapr get_state {self.statestore_name}/{key} failed: {_describe(err)}",
-                code=_status_code(err),
-            ) from err
+            raise self._failed(f"Dapr get_state {self.statestore_name}/{key} failed", err) from err
         return bool(response.data)
 
     def save_state_first_write(self, key: str, value: bytes, *, ttl_seconds: int) -> bool:
@@ -204,6 +287,7 @@ class DaprGateway:
         Returns True when written, False when the key already existed. Any other failure raises
         :class:`DaprUnavailable`.
         """
+        check_state_key(key)
         if not value:
             raise ValueError("value must be non-empty: an empty value reads as a missing key")
         if ttl_seconds <= 0:
@@ -223,31 +307,41 @@ class DaprGateway:
             # failure), so confirm the conflict by reading the key back.
             if code in _FIRST_WRITE_CONFLICT_CODES and self.state_exists(key):
                 return False
-            raise DaprUnavailable(
-                f"Dapr first-write save_state {self.statestore_name}/{key} failed: "
-                f"{_describe(err)}",
-                code=code,
+            raise self._failed(
+                f"Dapr first-write save_state {self.statestore_name}/{key} failed", err
             ) from err
         return True
 
     # -- jobs (reminders) ---------------------------------------------------------------------
 
     def schedule_job(self, *, name: str, due_time: datetime, data: dict[str, Any]) -> None:
-        """Schedule (or replace, ``overwrite=True``) a one-shot job due at an aware datetime.
+        """Schedule (or replace, ``overwrite=True``) a one-shot job due at an aware datetime,
+        with :attr:`job_failure_policy` (a trigger the app missed is retried).
 
         The SDK calls the stable ``ScheduleJob`` RPC and itself falls back to
         ``ScheduleJobAlpha1`` when the sidecar answers UNIMPLEMENTED (runtime < 1.18).
         """
         due = format_due_time(due_time)  # ValueError for naive datetimes, before any I/O
-        payload = ProtoAny(value=json.dumps(data, separators=(",", ":")).encode())
+        # A google.protobuf.Value: daprd hands its JSON to the app's `POST /job/<name>` as
+        # the body, and can show the job over its HTTP API (an Any without a type URL makes
+        # `GET /v1.0/jobs/<name>` fail with "type_url is not set").
+        value = struct_pb2.Value()
+        value.struct_value.update(json.loads(json.dumps(data)))
+        payload = ProtoAny()
+        payload.Pack(value)
         client = self._get_client()
         try:
-            client.schedule_job(Job(name=name, due_time=due, data=payload), overwrite=True)
+            client.schedule_job(
+                Job(
+                    name=name,
+                    due_time=due,
+                    data=payload,
+                    failure_policy=self.job_failure_policy,
+                ),
+                overwrite=True,
+            )
         except grpc.RpcError as err:
-            raise DaprUnavailable(
-                f"Dapr schedule_job {name} at {due} failed: {_describe(err)}",
-                code=_status_code(err),
-            ) from err
+            raise self._failed(f"Dapr schedule_job {name} at {due} failed", err) from err
 
     def delete_job(self, name: str) -> None:
         """Delete a job; a job that does not exist (NOT_FOUND) counts as deleted."""
@@ -258,6 +352,4 @@ class DaprGateway:
             code = _status_code(err)
             if code == grpc.StatusCode.NOT_FOUND:
                 return
-            raise DaprUnavailable(
-                f"Dapr delete_job {name} failed: {_describe(err)}", code=code
-            ) from err
+            raise self._failed(f"Dapr delete_job {name} failed", err) from err

@@ -67,13 +67,20 @@ class DaprStateDedup:
         self.ttl_seconds = ttl_seconds or settings.DEDUP_TTL_SECONDS
 
     def run_once(self, handler: Handler, event: Event) -> bool:
-        key = f"processed||{handler.name}||{event.event_id}"
+        key = processed_key(handler.name, event.event_id)
         if self.gateway.state_exists(key):
             return False
         with transaction.atomic():
             handler.func(event)
         self.gateway.save_state_first_write(key, b"1", ttl_seconds=self.ttl_seconds)
         return True
+
+
+def processed_key(handler_name: str, event_id: object) -> str:
+    """The state key that marks an event as handled by one handler. Dapr keeps keys as
+    ``<app-id>||<key>`` and refuses ``||`` inside a key, so the parts are joined by ``:``
+    (in Redis: ``todo-worker||processed:<handler>:<event id>``)."""
+    return f"processed:{handler_name}:{event_id}"
 
 
 class DaprGatewayLike(Protocol):

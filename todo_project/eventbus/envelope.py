@@ -46,9 +46,21 @@ class Event:
         }
 
 
+class PayloadEncoder(DjangoJSONEncoder):
+    """Django's encoder, except that date-times keep their microseconds: Django cuts them
+    to milliseconds, and a consumer comparing an instant with the database (a reminder
+    trigger) would then see a different time."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            text = o.isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return super().default(o)
+
+
 def build_event(event_type: str, payload: dict[str, Any]) -> Event:
     # Round-trip through JSON so the payload holds exactly what consumers will receive.
-    clean = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    clean = json.loads(json.dumps(payload, cls=PayloadEncoder))
     return Event(
         event_id=uuid.uuid4(), event_type=event_type, timestamp=timezone.now(), payload=clean
     )

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from todo_project.observability import current_trace_context
+
 from .envelope import Event
 from .models import OutboxMessage
 from .notify import notify_on_commit
@@ -26,6 +28,8 @@ def enqueue_many(items: Iterable[tuple[Event, tuple[str, ...], str | int]]) -> N
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("enqueue() must be called inside transaction.atomic()")
+    trace = current_trace_context()
+    traceparent = trace.traceparent if trace is not None else ""
     rows = [
         OutboxMessage(
             event_id=event.event_id,
@@ -33,6 +37,7 @@ def enqueue_many(items: Iterable[tuple[Event, tuple[str, ...], str | int]]) -> N
             event_type=event.event_type,
             partition_key=str(partition_key),
             envelope=event.to_envelope(),
+            traceparent=traceparent,
         )
         for event, topics, partition_key in items
         for topic in topics

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
-from todo_project.observability import EVENTS_CONSUMED
+from todo_project.observability import EVENTS_CONSUMED, use_traceparent
 
 from .dispatch import DatabaseDedup, dead_letter_failures, dispatch, dispatch_batch
 from .envelope import Event, PoisonMessage, parse_envelope
@@ -87,12 +87,14 @@ class DaprPublisher:
         self.gateway = gateway
 
     def publish(self, message: OutboxMessage) -> None:
-        self.gateway.publish(
-            topic=message.topic,
-            data=json.dumps(message.envelope, separators=(",", ":")).encode(),
-            event_id=str(message.event_id),
-            partition_key=message.partition_key,
-        )
+        # The trace of the request that wrote the row: daprd continues it in the CloudEvent.
+        with use_traceparent(message.traceparent or None):
+            self.gateway.publish(
+                topic=message.topic,
+                data=json.dumps(message.envelope, separators=(",", ":")).encode(),
+                event_id=str(message.event_id),
+                partition_key=message.partition_key,
+            )
 
 
 @cache
@@ -100,7 +102,10 @@ def dapr_gateway() -> DaprGateway:
     from .dapr_gateway import DaprGateway
 
     return DaprGateway(
-        pubsub_name=settings.DAPR_PUBSUB_NAME, statestore_name=settings.DAPR_STATESTORE_NAME
+        pubsub_name=settings.DAPR_PUBSUB_NAME,
+        statestore_name=settings.DAPR_STATESTORE_NAME,
+        job_retry_seconds=settings.REMINDER_JOB_RETRY_SECONDS,
+        job_max_retries=settings.REMINDER_JOB_MAX_RETRIES,
     )
 
 

@@ -1,4 +1,4 @@
-"""Dapr app-channel routes (served by `manage.py worker`, and by the web app for tests)."""
+"""Dapr app-channel routes, served by `manage.py worker` only (see app_channel_urls)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import hmac
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 
 def _token_ok(request: HttpRequest) -> bool:
+    """Only the sidecar may fire a job: it sends its app token (APP_API_TOKEN) in the
+    `dapr-api-token` header. Without a configured token nothing is accepted."""
     expected = settings.APP_API_TOKEN
     if not expected:
-        return True
+        return False
     return hmac.compare_digest(request.headers.get("dapr-api-token", ""), expected)
 
 
@@ -26,3 +28,13 @@ def job_trigger(request: HttpRequest, name: str) -> JsonResponse:
         return JsonResponse({"detail": "missing or wrong dapr-api-token"}, status=401)
     status, reason = handle_job_trigger(name, request.body)
     return JsonResponse({"job": name, "result": reason}, status=status)
+
+
+@require_GET
+def no_subscriptions(request: HttpRequest) -> JsonResponse:
+    return JsonResponse([], safe=False)
+
+
+@require_GET
+def no_app_config(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({})

@@ -9,6 +9,7 @@ serves a small HTTP app channel for `POST /job/<name>` (plus health and metrics)
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -19,10 +20,11 @@ from typing import Any, Literal
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
-from django.core.wsgi import get_wsgi_application
+import django
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 
-from todo_project.observability import EVENTS_CONSUMED
+from todo_project.observability import EVENTS_CONSUMED, use_traceparent
 
 from .dispatch import DedupStore, dead_letter_failures, dispatch
 from .envelope import PoisonMessage, dead_letter_topic, parse_envelope
@@ -74,6 +76,14 @@ def consume_message(
     key = f"{topic}:{event.event_id}"
     if outcome.ok:
         attempts.forget(key)
+        logger.info(
+            "%s %s on %s: handled by %s%s",
+            event.event_type,
+            event.event_id,
+            topic,
+            ", ".join(outcome.handled) or "none",
+            f" (duplicate for {', '.join(outcome.duplicates)})" if outcome.duplicates else "",
+        )
         return "success"
     attempt = attempts.increment(key)
     if attempt < settings.HANDLER_MAX_ATTEMPTS:
@@ -85,6 +95,17 @@ def consume_message(
 
 def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def cloudevent_traceparent(message: Any) -> str | None:
+    """The W3C traceparent Dapr put in the CloudEvent (an extension attribute), so the
+    handlers' log lines carry the trace id of the request that caused the event."""
+    try:
+        extensions = message.extensions() or {}
+    except Exception:
+        return None
+    value = extensions.get("traceparent")
+    return str(value) if value else None
 
 
 class TopicConsumer(threading.Thread):
@@ -102,12 +123,20 @@ class TopicConsumer(threading.Thread):
         self.subscription: Any = None
         self.ready = threading.Event()
 
+    def _open(self) -> Any:
+        return self.gateway.subscribe(
+            topic=self.topic, dead_letter_topic=dead_letter_topic(self.topic)
+        )
+
+    def _handle(self, message: Any) -> Verdict:
+        return consume_message(
+            self.topic, message.raw_data() or message.data(), self.dedup, self.attempts
+        )
+
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self.subscription = self.gateway.subscribe(
-                    topic=self.topic, dead_letter_topic=dead_letter_topic(self.topic)
-                )
+                self.subscription = self._open()
                 self.ready.set()
                 self._pump()
             except Exception as exc:
@@ -122,11 +151,9 @@ class TopicConsumer(threading.Thread):
             message = subscription.next_message()
             if message is None:
                 continue
-            with self.busy:
+            with self.busy, use_traceparent(cloudevent_traceparent(message)):
                 try:
-                    verdict = consume_message(
-                        self.topic, message.raw_data() or message.data(), self.dedup, self.attempts
-                    )
+                    verdict = self._handle(message)
                 except Exception:
                     logger.exception("unexpected failure consuming %s", message.id())
                     verdict = "retry"
@@ -159,6 +186,63 @@ class TopicConsumer(threading.Thread):
             self.subscription.close()
 
 
+def record_dead_letter(dlq_topic: str, raw: bytes) -> bool:
+    """A message that reached `<topic>-dlq`, recorded for operators (admin, /readyz).
+
+    The worker records what it drops itself, with the handler and the error; this catches
+    the rest: messages daprd dead-lettered without delivering them (not a CloudEvent, say).
+    True when a new row was written; a redelivery or an already recorded drop writes none.
+    """
+    topic = dlq_topic.removesuffix("-dlq")
+    text = _text(raw)
+    event_id = ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        # Our envelope, or a CloudEvent around it: the event id, else the CloudEvent id.
+        inner = data.get("data") if isinstance(data.get("data"), dict) else {}
+        event_id = str(data.get("event_id") or inner.get("event_id") or data.get("id") or "")
+    known = DeadLetter.objects.filter(topic=topic)
+    if event_id and known.filter(event_id=event_id[:64]).exists():
+        return False
+    if not event_id and known.filter(event_id="", raw=text).exists():
+        return False
+    DeadLetter.objects.create(
+        topic=topic,
+        consumer="dapr",
+        event_id=event_id[:64],
+        raw=text,
+        error=f"dead-lettered to {dlq_topic} by the Dapr runtime before any handler saw it",
+    )
+    EVENTS_CONSUMED.labels(topic=topic, handler="-", outcome="dead_letter").inc()
+    logger.error("message on %s was dead-lettered by Dapr: %.200s", topic, text)
+    return True
+
+
+class DeadLetterConsumer(TopicConsumer):
+    """Reads `<topic>-dlq` as raw payloads (whatever daprd put there) into DeadLetter rows."""
+
+    def _open(self) -> Any:
+        return self.gateway.subscribe(topic=self.topic, metadata={"rawPayload": "true"})
+
+    def _handle(self, message: Any) -> Verdict:
+        raw = message.raw_data()
+        try:
+            envelope = json.loads(raw)
+            # rawPayload: daprd wraps the record's bytes in a CloudEvent of its own.
+            if isinstance(envelope, dict) and "data_base64" in envelope:
+                raw = base64.b64decode(envelope["data_base64"])
+            elif isinstance(envelope, dict) and "data" in envelope and "specversion" in envelope:
+                inner = envelope["data"]
+                raw = inner.encode() if isinstance(inner, str) else json.dumps(inner).encode()
+        except ValueError:
+            pass
+        record_dead_letter(self.topic, raw)
+        return "success"
+
+
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
@@ -168,21 +252,21 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("app channel: " + format, *args)
 
 
-APP_CHANNEL_PREFIXES = ("/job/", "/healthz", "/readyz", "/metrics")
+APP_CHANNEL_URLCONF = "todo_project.eventbus.app_channel_urls"
+
+
+class _AppChannelHandler(WSGIHandler):
+    """Django with the app channel's URLconf: job triggers, health and metrics only."""
+
+    def get_response(self, request: Any) -> Any:
+        request.urlconf = APP_CHANNEL_URLCONF
+        return super().get_response(request)
 
 
 def app_channel_application() -> Any:
-    """Django, restricted to the routes the Dapr sidecar and probes call."""
-    django_app = get_wsgi_application()
-
-    def application(environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(APP_CHANNEL_PREFIXES):
-            start_response("404 Not Found", [("Content-Type", "application/json")])
-            return [b'{"detail": "Not found."}']
-        return django_app(environ, start_response)
-
-    return application
+    """The WSGI application the worker serves to its sidecar and to probes."""
+    django.setup(set_prefix=False)
+    return _AppChannelHandler()
 
 
 class AppChannelServer(threading.Thread):

@@ -5,9 +5,10 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
-from todo_project.eventbus.envelope import TOPICS
+from todo_project.eventbus.envelope import TOPICS, dead_letter_topic
 
 
 class Command(BaseCommand):
@@ -27,6 +28,11 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        if settings.EVENT_BACKEND == "dapr" and not settings.APP_API_TOKEN:
+            raise CommandError(
+                "EVENT_BACKEND=dapr needs APP_API_TOKEN: the worker's job route accepts only "
+                "triggers that carry the sidecar's app token (daprd's APP_API_TOKEN)."
+            )
         components = self._components()
         for component in components:
             component.start()
@@ -36,6 +42,8 @@ class Command(BaseCommand):
                 + ", ".join(c.name for c in components)
             )
         )
+        if settings.EVENT_BACKEND == "dapr":
+            self._after_start(components, stop)
         stop.wait()
         # Consumers first (each finishes and acknowledges the message in hand), then the
         # app channel, then the relay: nothing acknowledged is left undone.
@@ -43,20 +51,49 @@ class Command(BaseCommand):
             component.stop()
         for component in components:
             component.join(timeout=30)
+        if settings.EVENT_BACKEND == "dapr":
+            from todo_project.eventbus.publishers import dapr_gateway
+
+            dapr_gateway().close()
         self.stdout.write("worker stopped")
+
+    def _after_start(self, components: list[Any], stop: threading.Event) -> None:
+        """Dapr mode: say when every subscription is open, then fire, once, the reminders
+        that came due while the worker was down (their jobs' triggers may have been
+        missed; a trigger that still arrives finds them fired and does nothing)."""
+        from tasks.reminders import fire_due_reminders
+        from todo_project.eventbus.worker import TopicConsumer
+
+        consumers = [c for c in components if isinstance(c, TopicConsumer)]
+        for consumer in consumers:
+            while not stop.is_set() and not consumer.ready.wait(1.0):
+                pass
+        if stop.is_set():
+            return
+        self.stdout.write(f"subscriptions open: {', '.join(c.topic for c in consumers)}")
+        fired = 0
+        while batch := fire_due_reminders():
+            fired += batch
+        close_old_connections()
+        self.stdout.write(f"caught up: {fired} reminder(s) that came due while stopped")
 
     def _components(self) -> list[Any]:
         from todo_project.eventbus.dispatch import DaprStateDedup
         from todo_project.eventbus.publishers import DaprPublisher, dapr_gateway
         from todo_project.eventbus.relay import RelayLoop
         from todo_project.eventbus.runtime import embedded_loops, listener_loops
-        from todo_project.eventbus.worker import AppChannelServer, TopicConsumer
+        from todo_project.eventbus.worker import (
+            AppChannelServer,
+            DeadLetterConsumer,
+            TopicConsumer,
+        )
 
         if settings.EVENT_BACKEND != "dapr":
             return embedded_loops()
         gateway = dapr_gateway()
         dedup = DaprStateDedup(gateway)
         consumers: list[Any] = [TopicConsumer(gateway, topic, dedup) for topic in TOPICS]
+        consumers += [DeadLetterConsumer(gateway, dead_letter_topic(t), dedup) for t in TOPICS]
         return [
             *consumers,
             AppChannelServer(settings.WORKER_HOST, settings.WORKER_PORT),
