@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
 
+from tests.sidecar_health import HealthEndpoint
 from todo_project.accounts.models import User
 from todo_project.accounts.tokens import issue_tokens
-
-pytest_plugins = ["tests.fakes.dapr_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -87,3 +86,28 @@ def other_api(other_user: User) -> ApiClient:
 @pytest.fixture
 def anon_api(db: None) -> ApiClient:
     return ApiClient(None)
+
+
+# ------------------------------------------------------------------ the sidecar's health URL
+
+
+@pytest.fixture
+def dapr_http_port(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Point the Dapr SDK settings (read from the environment on every access) at
+    127.0.0.1:<port> for the test; returns the setter."""
+    for name in ("DAPR_HTTP_ENDPOINT", "DAPR_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAPR_RUNTIME_HOST", "127.0.0.1")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+    def point_at(port: int) -> None:
+        monkeypatch.setenv("DAPR_HTTP_PORT", str(port))
+
+    return point_at
+
+
+@pytest.fixture
+def health_endpoint() -> Iterator[HealthEndpoint]:
+    with HealthEndpoint() as endpoint:
+        yield endpoint

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tasks import services
+from tests.sidecar_health import HealthEndpoint, closed_port
 from todo_project.eventbus.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -43,13 +44,58 @@ def test_readyz_is_503_when_the_database_fails(client, monkeypatch):
     assert response.json()["checks"]["database"].startswith("error: OSError")
 
 
-def test_readyz_checks_the_sidecar_in_dapr_mode(client, settings, fake_dapr):
+def test_readyz_is_ready_in_dapr_mode_when_the_sidecar_answers(
+    client, settings, dapr_http_port, health_endpoint: HealthEndpoint, monkeypatch
+):
     settings.EVENT_BACKEND = "dapr"
-    assert client.get("/readyz").json()["checks"]["dapr_sidecar"] == "ok"
-    fake_dapr.down()
+    dapr_http_port(health_endpoint.port)
+    monkeypatch.setenv("DAPR_API_TOKEN", "sidecar-token")
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["checks"]["dapr_sidecar"] == "ok"
+    assert health_endpoint.headers[-1]["dapr-api-token"] == "sidecar-token"
+
+
+def test_readyz_is_degraded_but_200_when_only_the_sidecar_is_down(client, settings, dapr_http_port):
+    """Writes still land in the outbox and the relay delivers them once the sidecar is
+    back, so the pod stays in service."""
+    settings.EVENT_BACKEND = "dapr"
+    dapr_http_port(closed_port())
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["dapr_sidecar"].startswith("error")
+    assert body["checks"]["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_fails_even_if_the_sidecar_is_down(
+    client, settings, dapr_http_port, monkeypatch
+):
+    from todo_project import health
+
+    def broken() -> str:
+        raise OSError("connection refused")
+
+    settings.EVENT_BACKEND = "dapr"
+    dapr_http_port(closed_port())
+    monkeypatch.setattr(health, "_check_database", broken)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"]["dapr_sidecar"].startswith("error")
+    assert response.json()["status"] == "unavailable"
+
+
+def test_readyz_is_503_when_the_channel_layer_fails(client, monkeypatch):
+    from todo_project import health
+
+    def broken() -> str:
+        raise RuntimeError("redis gone")
+
+    monkeypatch.setattr(health, "_channel_layer_check", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["channel_layer"] == "error: RuntimeError: redis gone"
 
 
 def test_settings_refuse_the_development_key_without_debug():

@@ -116,6 +116,7 @@ def test_metrics_endpoint_only_answers_get(client: Client) -> None:
 # ---------------------------------------------------------------------- MetricsMiddleware
 
 
+@pytest.mark.urls("todo_project.eventbus.app_channel_urls")  # where /job/<name> lives
 def test_requests_are_labelled_by_url_pattern_not_raw_path(client: Client) -> None:
     before = latency_count("GET", "/job/<str:name>", "405")
 

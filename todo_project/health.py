@@ -52,7 +52,9 @@ def _check_sidecar() -> str:
     headers = {}
     if dapr_settings.DAPR_API_TOKEN:
         headers["dapr-api-token"] = str(dapr_settings.DAPR_API_TOKEN)
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as response:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers), timeout=2
+    ) as response:
         if response.status >= 300:
             raise RuntimeError(f"sidecar answered {response.status}")
     return "ok"

@@ -225,6 +225,9 @@ REMINDER_JOB_MAX_RETRIES = env_int("REMINDER_JOB_MAX_RETRIES", 720)
 HANDLER_MAX_ATTEMPTS = env_int("HANDLER_MAX_ATTEMPTS", 5)
 WORKER_HOST = os.environ.get("WORKER_HOST", "127.0.0.1")
 WORKER_PORT = env_int("WORKER_PORT", 8001)
+# Messages of one topic the Dapr worker handles at once (one per Kafka partition at most:
+# daprd sends a partition's next message only after the last one's acknowledgement).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

@@ -202,7 +202,7 @@ def browser_session(topology: Topology, username: str) -> dict[str, str]:
             headers={"Referer": f"{topology.web_url}/accounts/login/"},
         )
         assert answer.status_code in {302, 303}, (page.status_code, answer.text[:500])
-        return {name: value for name, value in client.cookies.items()}
+        return dict(client.cookies.items())
 
 
 class LiveSocket:
@@ -287,10 +287,12 @@ class KafkaReader:
             metadata = consumer.list_topics(topic, timeout=10)
             partitions = list(metadata.topics[topic].partitions)
             consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-            ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                    for p in partitions}
+            ends = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in partitions
+            }
             out: list[Record] = []
-            positions = {p: 0 for p in partitions}
+            positions = dict.fromkeys(partitions, 0)
             deadline = time.monotonic() + timeout
             while any(positions[p] < ends[p] for p in partitions) and time.monotonic() < deadline:
                 message = consumer.poll(idle)
@@ -313,14 +315,20 @@ class KafkaReader:
             consumer.close()
 
     def wait_for(
-        self, topic: str, predicate: Callable[[Record], bool], *, count: int = 1, timeout: float = 30
+        self,
+        topic: str,
+        predicate: Callable[[Record], bool],
+        *,
+        count: int = 1,
+        timeout: float = 30,
     ) -> list[Record]:
         def matching() -> list[Record] | None:
             found = [r for r in self.records(topic) if predicate(r)]
             return found if len(found) >= count else None
 
-        return wait_until(matching, timeout=timeout, what=f"{count} record(s) on {topic}",
-                          interval=0.5)
+        return wait_until(
+            matching, timeout=timeout, what=f"{count} record(s) on {topic}", interval=0.5
+        )
 
     def produce(self, topic: str, value: bytes, *, key: str | None = None) -> None:
         from confluent_kafka import Producer

@@ -84,8 +84,9 @@ def test_jobs_are_scheduled_with_data_and_failure_policy_replaced_and_deleted(
     job = sidecar_get(topology, WORKER_APP_ID, f"/v1.0-alpha1/jobs/{name}").json()
     assert job["data"]["value"] == {"task_id": 7, "version": 1}
     assert job["failurePolicy"] == {"constant": {"interval": "3s", "maxRetries": 10}}
-    gateway.schedule_job(name=name, due_time=due + timedelta(minutes=5), data={"task_id": 7,
-                                                                               "version": 2})
+    gateway.schedule_job(
+        name=name, due_time=due + timedelta(minutes=5), data={"task_id": 7, "version": 2}
+    )
     job = sidecar_get(topology, WORKER_APP_ID, f"/v1.0-alpha1/jobs/{name}").json()
     assert job["data"]["value"]["version"] == 2
     assert datetime.fromisoformat(job["dueTime"]) == due + timedelta(minutes=5)
@@ -102,8 +103,12 @@ def test_a_streaming_subscription_acks_retries_and_drops_to_the_dead_letter_topi
     try:
         time.sleep(2)  # the consumer group joins before anything is published
         for number in range(2):
-            gateway.publish(topic=topic, data=json.dumps({"n": number}).encode(),
-                            event_id=f"{topic}-{number}", partition_key="1")
+            gateway.publish(
+                topic=topic,
+                data=json.dumps({"n": number}).encode(),
+                event_id=f"{topic}-{number}",
+                partition_key="1",
+            )
         seen: list[tuple[str, dict[str, int]]] = []
         deadline = time.monotonic() + 30
         while len(seen) < 3 and time.monotonic() < deadline:
@@ -121,8 +126,7 @@ def test_a_streaming_subscription_acks_retries_and_drops_to_the_dead_letter_topi
     finally:
         subscription.close()
     assert [s[1] for s in seen] == [{"n": 0}, {"n": 1}, {"n": 1}]
-    kafka.wait_for(f"{topic}-dlq", lambda r: r.cloudevent().get("id") == f"{topic}-1",
-                   timeout=20)
+    kafka.wait_for(f"{topic}-dlq", lambda r: r.cloudevent().get("id") == f"{topic}-1", timeout=20)
 
 
 def test_a_sidecar_that_is_not_there_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,7 +44,7 @@ def test_every_task_change_reaches_both_topics_with_key_id_and_order(
         event_ids = event_ids_of(database, task_id, topic)
         assert len(event_ids) == 5
         records = kafka.wait_for(
-            topic, lambda r: r.cloudevent().get("id") in event_ids, count=5, timeout=30
+            topic, lambda r, ids=event_ids: r.cloudevent().get("id") in ids, count=5, timeout=30
         )
         # Kafka's record key is the user id, so one user's events share a partition...
         assert {r.key for r in records} == {str(tier_user.id)}
@@ -64,8 +64,10 @@ def test_every_task_change_reaches_both_topics_with_key_id_and_order(
 
     # The activity log: exactly one line per event, however often Kafka delivered it.
     wait_until(
-        lambda: database.value("SELECT count(*) FROM tasks_activityentry WHERE task_id = %s",
-                               task_id) == 5,
+        lambda: (
+            database.value("SELECT count(*) FROM tasks_activityentry WHERE task_id = %s", task_id)
+            == 5
+        ),
         timeout=30,
         what="five activity entries",
     )
@@ -75,9 +77,10 @@ def test_every_task_change_reaches_both_topics_with_key_id_and_order(
         task_id,
     )
     assert sorted(r[0] for r in rows) == sorted(event_ids_of(database, task_id, "task-events"))
-    assert database.value(
-        "SELECT count(*) FROM eventbus_outboxmessage WHERE published_at IS NULL"
-    ) == 0
+    assert (
+        database.value("SELECT count(*) FROM eventbus_outboxmessage WHERE published_at IS NULL")
+        == 0
+    )
 
 
 def test_live_push_reaches_the_websocket_through_the_redis_channel_layer(
@@ -143,9 +146,9 @@ def test_idempotency_records_live_in_redis_under_valid_keys_with_a_ttl(
     keys = wait_until(marks, timeout=30, what="idempotency marks in Redis")
     for key in keys:
         # Dapr's own prefix is the only `||`; our part of the key is `processed:<handler>:<id>`.
-        assert re.fullmatch(
-            rf"{WORKER_APP_ID}\|\|processed:[a-z_.\-]+:{event_id}", key.decode()
-        ), key
+        assert re.fullmatch(rf"{WORKER_APP_ID}\|\|processed:[a-z_.\-]+:{event_id}", key.decode()), (
+            key
+        )
         ttl = client.ttl(key)
         assert 0 < ttl <= 3600, (key, ttl)
         assert client.type(key) == b"hash"  # Dapr's Redis store: data + version fields
@@ -157,9 +160,7 @@ def test_a_poison_message_lands_in_the_dead_letter_topic_and_with_operators(
 ) -> None:
     marker = f"poison-{secrets.token_hex(6)}"
     kafka.produce("task-events", f"not json at all {marker}".encode(), key="poison")
-    records = kafka.wait_for(
-        "task-events-dlq", lambda r: marker.encode() in r.value, timeout=60
-    )
+    records = kafka.wait_for("task-events-dlq", lambda r: marker.encode() in r.value, timeout=60)
     assert records
     rows = wait_until(
         lambda: database.rows(
@@ -205,10 +206,9 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
     }
     started = time.monotonic()
     kafka.produce("task-events", json.dumps(cloudevent).encode(), key=str(tier_user.id))
-    kafka.wait_for(
-        "task-events-dlq", lambda r: event_id.encode() in r.value, timeout=120
-    )
+    kafka.wait_for("task-events-dlq", lambda r: event_id.encode() in r.value, timeout=120)
     print(f"dead-lettered after {time.monotonic() - started:.1f} s of retries")
+
     def rows() -> list[tuple[str, int]]:
         return database.rows(
             "SELECT consumer, attempts FROM eventbus_deadletter WHERE event_id = %s "

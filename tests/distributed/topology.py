@@ -126,6 +126,15 @@ def http_status(url: str, *, timeout: float = 1.0, headers: Mapping[str, str] | 
         return 0
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the process that started it dies (Linux), so
+    a killed test run or benchmark leaves no Kafka or daprd holding ports behind."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Process:
     """One child process with its output in a log file; stop and start it again at will."""
 
@@ -160,6 +169,7 @@ class Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in `make run-dapr` reaches us, not each child
+            preexec_fn=_die_with_parent,
         )
         return self
 
@@ -347,16 +357,34 @@ class Topology:
                 env=env,
             ).stdout.strip()
             subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone"]
-                + ["-t", cluster_id, "-c", str(properties)],
+                [
+                    java,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                ],
                 check=True,
                 capture_output=True,
                 env=env,
             )
         return Process(
             "kafka",
-            [java, "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka"]
-            + [str(properties)],
+            [
+                java,
+                "-Xms256m",
+                "-Xmx512m",
+                "-XX:+UseSerialGC",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(properties),
+            ],
             env=env,
             cwd=kafka_dir,
             log_dir=self.logs,
@@ -461,8 +489,14 @@ class Topology:
     def _web_process(self) -> Process:
         return Process(
             "web",
-            [str(BIN / "daphne"), "-b", self.host, "-p", str(self.ports.web)]
-            + ["todo_project.asgi:application"],
+            [
+                str(BIN / "daphne"),
+                "-b",
+                self.host,
+                "-p",
+                str(self.ports.web),
+                "todo_project.asgi:application",
+            ],
             env=self.app_environment(WEB_APP_ID),
             cwd=ROOT,
             log_dir=self.logs,
@@ -481,8 +515,11 @@ class Topology:
 
     def start_kafka(self) -> None:
         self.kafka.start()
-        wait_until(lambda: self._alive(self.kafka) and port_open(self.ports.kafka),
-                   timeout=90, what="Kafka's listener")
+        wait_until(
+            lambda: self._alive(self.kafka) and port_open(self.ports.kafka),
+            timeout=90,
+            what="Kafka's listener",
+        )
         self.create_topics()
 
     def create_topics(self) -> None:
@@ -499,8 +536,10 @@ class Topology:
     def start_scheduler(self) -> None:
         self.scheduler.start()
         wait_until(
-            lambda: self._alive(self.scheduler)
-            and http_status(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz") == 200,
+            lambda: (
+                self._alive(self.scheduler)
+                and http_status(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz") == 200
+            ),
             timeout=60,
             what="the Dapr scheduler",
         )
@@ -509,8 +548,10 @@ class Topology:
         process = self.web_sidecar if app_id == WEB_APP_ID else self.worker_sidecar
         process.start()
         wait_until(
-            lambda: self._alive(process)
-            and http_status(f"{self.sidecar_url(app_id)}/v1.0/healthz/outbound") == 204,
+            lambda: (
+                self._alive(process)
+                and http_status(f"{self.sidecar_url(app_id)}/v1.0/healthz/outbound") == 204
+            ),
             timeout=60,
             what=f"daprd {app_id}",
         )
@@ -544,7 +585,9 @@ class Topology:
         env.pop("DATABASE_URL_SECRET", None)
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT, env=env, check=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
         )
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -553,8 +596,12 @@ class Topology:
         env.pop("DATABASE_URL_SECRET", None)
         env["EVENT_BACKEND"] = "local"
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-            capture_output=True, text=True,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
 
     def start(self) -> Topology:
@@ -568,8 +615,14 @@ class Topology:
         return self
 
     def stop(self) -> None:
-        for process in (self.web, self.worker, self.web_sidecar, self.worker_sidecar,
-                        self.scheduler, self.kafka):
+        for process in (
+            self.web,
+            self.worker,
+            self.web_sidecar,
+            self.worker_sidecar,
+            self.scheduler,
+            self.kafka,
+        ):
             process.stop(timeout=15)
 
     @staticmethod
@@ -578,8 +631,14 @@ class Topology:
         return True
 
     def processes(self) -> list[Process]:
-        return [self.kafka, self.scheduler, self.web_sidecar, self.worker_sidecar, self.worker,
-                self.web]
+        return [
+            self.kafka,
+            self.scheduler,
+            self.web_sidecar,
+            self.worker_sidecar,
+            self.worker,
+            self.web,
+        ]
 
 
 # -- databases ----------------------------------------------------------------------------
@@ -614,7 +673,9 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url",
         default=os.environ.get("DAPR_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/todo"),
     )
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
     args = parser.parse_args(argv)
     paths = runtime_paths()
     if reason := paths.missing():
@@ -639,8 +700,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        print(f"starting Kafka {paths.kafka_version}, Dapr {paths.dapr_version} scheduler and "
-              f"sidecars, web and worker (logs in {topology.logs})", flush=True)
+        print(
+            f"starting Kafka {paths.kafka_version}, Dapr {paths.dapr_version} scheduler and "
+            f"sidecars, web and worker (logs in {topology.logs})",
+            flush=True,
+        )
         topology.start()
         print(topology.manage("ensure_demo_user").stdout.strip(), flush=True)
         print(

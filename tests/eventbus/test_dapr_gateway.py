@@ -1,313 +1,428 @@
-"""DaprGateway against the fake Dapr sidecar: the exact calls it makes and how it fails.
+"""DaprGateway's own logic: client lifecycle, error mapping, argument checks, job packing.
 
-No database: these tests only talk gRPC/HTTP to the in-process fake sidecar.
+The Dapr SDK client is replaced by a stub (``client_factory``) whose methods raise
+``grpc.RpcError`` with a chosen status, and the health probe by a callable. What the real
+runtime does with the calls (Kafka, Redis, the scheduler, subscriptions) is proven in
+tests/distributed/test_dapr_gateway.py. No database.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import threading
-from collections.abc import Iterator
+from collections import defaultdict, namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
-from dapr.clients import DaprClient
-from dapr.clients.grpc.subscription import Subscription
-from dapr.conf import settings as dapr_settings
+from google.protobuf import json_format, struct_pb2
 
-from tests.fakes.dapr_sidecar import (
-    FakeDaprSidecar,
-    JobDeleteRecord,
-    PublishRecord,
-    StateSaveRecord,
+from tests.sidecar_health import HealthEndpoint, closed_port
+from todo_project.eventbus.dapr_gateway import (
+    DaprGateway,
+    DaprUnavailable,
+    _TraceparentInterceptor,
+    format_due_time,
+    sidecar_healthy,
 )
-from todo_project.eventbus.dapr_gateway import DaprGateway, DaprUnavailable, format_due_time
-
-# Idempotent when the root conftest registers the plugin too.
-pytest_plugins = ["tests.fakes.dapr_fixtures"]
+from todo_project.observability import use_traceparent
 
 BERLIN = ZoneInfo("Europe/Berlin")
-RFC3339_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
+UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
+INTERNAL = grpc.StatusCode.INTERNAL
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+class RpcFailure(grpc.RpcError):
+    """What a failed SDK call raises: an RpcError with a status code and details."""
+
+    def __init__(self, code: grpc.StatusCode, details: str = "injected") -> None:
+        super().__init__(details)
+        self._code = code
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+class StubClient:
+    """Stands in for ``dapr.clients.DaprClient``: records each call by method name and
+    raises the next failure queued for that method on its ``sdk``."""
+
+    def __init__(self, sdk: StubSdk) -> None:
+        self.sdk = sdk
+        self.closed = False
+        self.close_error: Exception | None = None
+
+    def _call(self, method: str, **kwargs: Any) -> None:
+        self.sdk.calls.append((method, kwargs))
+        queued = self.sdk.failures[method]
+        if queued:
+            raise queued.pop(0)
+
+    def publish_event(self, **kwargs: Any) -> None:
+        self._call("publish_event", **kwargs)
+
+    def get_state(self, *, store_name: str, key: str) -> Any:
+        self._call("get_state", store_name=store_name, key=key)
+        return SimpleNamespace(data=self.sdk.state.get(key, b""))
+
+    def save_state(self, **kwargs: Any) -> None:
+        self._call("save_state", **kwargs)
+
+    def schedule_job(self, job: Any, overwrite: bool = False) -> None:
+        self._call("schedule_job", job=job, overwrite=overwrite)
+
+    def delete_job(self, name: str) -> None:
+        self._call("delete_job", name=name)
+
+    def subscribe(self, **kwargs: Any) -> Any:
+        self._call("subscribe", **kwargs)
+        return "a subscription"
+
+    def close(self) -> None:
+        self.closed = True
+        if self.close_error is not None:
+            raise self.close_error
+
+
+class StubSdk:
+    """The client factory and health probe handed to the gateway, and what they saw."""
+
+    def __init__(self) -> None:
+        self.healthy = True
+        self.probes = 0
+        self.clients: list[StubClient] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.failures: defaultdict[str, list[BaseException]] = defaultdict(list)
+        self.state: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def factory(self) -> StubClient:
+        with self._lock:
+            client = StubClient(self)
+            self.clients.append(client)
+            return client
+
+    def probe(self) -> bool:
+        self.probes += 1
+        return self.healthy
+
+    def fail(self, method: str, *errors: BaseException) -> None:
+        self.failures[method].extend(errors)
+
+    def methods(self) -> list[str]:
+        return [method for method, _ in self.calls]
+
+    def gateway(self, **kwargs: Any) -> DaprGateway:
+        return DaprGateway(client_factory=self.factory, health_probe=self.probe, **kwargs)
 
 
 @pytest.fixture
-def gateway(fake_dapr: FakeDaprSidecar) -> Iterator[DaprGateway]:
-    gw = DaprGateway(pubsub_name="pubsub", statestore_name="statestore")
-    yield gw
-    gw.close()
-
-
-def next_message(subscription: Subscription, timeout: float = 5.0) -> Any:
-    """next(subscription) with a deadline, so a missing delivery fails instead of hanging."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(next, subscription)
-        try:
-            return future.result(timeout=timeout)
-        except TimeoutError:
-            subscription.close()  # unblocks the reader thread
-            raise
+def sdk() -> StubSdk:
+    return StubSdk()
 
 
 @pytest.fixture
-def subscription(gateway: DaprGateway, fake_dapr: FakeDaprSidecar) -> Iterator[Subscription]:
-    sub = gateway.subscribe(topic="task-events", dead_letter_topic="task-events-dlq")
-    yield sub
-    sub.close()
+def gateway(sdk: StubSdk) -> DaprGateway:
+    return sdk.gateway()
+
+
+def publish(gateway: DaprGateway, event_id: str = "e-1") -> None:
+    gateway.publish(topic="task-events", data=b"{}", event_id=event_id, partition_key="7")
 
 
 # -- client lifecycle ---------------------------------------------------------------------------
 
 
-def test_constructing_gateway_does_not_contact_the_sidecar(fake_dapr: FakeDaprSidecar) -> None:
-    created: list[DaprClient] = []
-
-    def factory() -> DaprClient:
-        client = DaprClient()
-        created.append(client)
-        return client
-
-    gw = DaprGateway(client_factory=factory)
-    assert fake_dapr.health_checks == 0
-    assert fake_dapr.calls == []
-    assert created == []
-
-    assert gw.state_exists("absent") is False
-    # DaprClient() polled /v1.0/healthz/outbound (twice in SDK 1.19: its gRPC and its HTTP
-    # invocation client each wait for the sidecar).
-    checks = fake_dapr.health_checks
-    assert checks >= 1
-    assert gw.state_exists("absent") is False
-    assert len(created) == 1  # created on first use, then reused
-    assert fake_dapr.health_checks == checks
-    gw.close()
+def test_constructing_a_gateway_neither_probes_nor_builds_a_client(sdk: StubSdk) -> None:
+    sdk.gateway()
+    assert (sdk.probes, sdk.clients) == (0, [])
 
 
-def test_concurrent_first_use_creates_one_client(fake_dapr: FakeDaprSidecar) -> None:
-    created: list[DaprClient] = []
-    lock = threading.Lock()
-    start = threading.Barrier(8)
-
-    def factory() -> DaprClient:
-        client = DaprClient()
-        with lock:
-            created.append(client)
-        return client
-
-    gw = DaprGateway(client_factory=factory)
-
-    def use() -> bool:
-        start.wait(timeout=5)
-        return gw.state_exists("k")
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: use(), range(8)))
-    assert results == [False] * 8
-    assert len(created) == 1
-    gw.close()
-
-
-def test_sidecar_down_at_client_creation_raises_then_recovers(
-    fake_dapr: FakeDaprSidecar, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # DAPR_HEALTH_TIMEOUT only takes whole seconds from the environment; a value pinned on
-    # dapr.conf.settings wins over the environment and keeps this test short.
-    monkeypatch.setitem(vars(dapr_settings), "DAPR_HEALTH_TIMEOUT", 0.2)
-    fake_dapr.down()
-    gw = DaprGateway()
-
-    with pytest.raises(DaprUnavailable, match="could not be created") as excinfo:
-        gw.publish(topic="task-events", data=b"{}", event_id="e-1", partition_key="7")
-    assert isinstance(excinfo.value.__cause__, TimeoutError)
-    assert fake_dapr.health_checks >= 1
-    assert fake_dapr.publishes == []
-
-    fake_dapr.up()
-    gw.publish(topic="task-events", data=b"{}", event_id="e-1", partition_key="7")
-    assert [p.event_id for p in fake_dapr.publishes] == ["e-1"]
-    gw.close()
-
-
-def test_close_then_use_creates_a_new_client(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
+def test_the_first_call_probes_once_and_builds_the_client_later_calls_reuse(
+    sdk: StubSdk, gateway: DaprGateway
 ) -> None:
     gateway.state_exists("k")
-    checks = fake_dapr.health_checks
-    gateway.close()
-    gateway.close()  # idempotent
-    assert gateway.state_exists("k") is False
-    assert fake_dapr.health_checks > checks  # a new DaprClient waited for the sidecar
+    publish(gateway)
+    assert (sdk.probes, len(sdk.clients)) == (1, 1)
 
 
-# -- publish ------------------------------------------------------------------------------------
+def test_concurrent_first_calls_build_one_client(sdk: StubSdk, gateway: DaprGateway) -> None:
+    start = threading.Barrier(8)
+
+    def use(_: int) -> bool:
+        start.wait(timeout=5)
+        return gateway.state_exists("k")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(use, range(8))) == [False] * 8
+    assert len(sdk.clients) == 1
 
 
-def test_publish_sends_the_exact_call(gateway: DaprGateway, fake_dapr: FakeDaprSidecar) -> None:
-    body = json.dumps({"event_id": "0b7c", "event_type": "TaskCreated", "payload": {}}).encode()
-
-    gateway.publish(topic="task-events", data=body, event_id="0b7c", partition_key="123")
-
-    assert fake_dapr.publishes == [
-        PublishRecord(
-            pubsub_name="pubsub",
-            topic="task-events",
-            data=body,
-            data_content_type="application/json",
-            metadata={"partitionKey": "123", "cloudevent.id": "0b7c"},
-            rpc="PublishEvent",
-            event_id="0b7c",
-        )
-    ]
-
-
-def test_publish_uses_the_configured_pubsub_name(fake_dapr: FakeDaprSidecar) -> None:
-    gw = DaprGateway(pubsub_name="kafka-pubsub")
-    gw.publish(topic="reminders", data=b"{}", event_id="r-1", partition_key="9")
-    gw.close()
-    assert [(p.pubsub_name, p.topic) for p in fake_dapr.publishes] == [
-        ("kafka-pubsub", "reminders")
-    ]
-
-
-@pytest.mark.parametrize(
-    "code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.NOT_FOUND]
-)
-def test_publish_failure_raises_dapr_unavailable(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar, code: grpc.StatusCode
+def test_an_unhealthy_sidecar_fails_at_once_without_building_a_client(
+    sdk: StubSdk, gateway: DaprGateway
 ) -> None:
-    fake_dapr.fail("publish", code=code, times=1)
+    sdk.healthy = False
+    with pytest.raises(DaprUnavailable, match="not healthy") as excinfo:
+        publish(gateway)
+    assert excinfo.value.code == UNAVAILABLE
+    assert sdk.clients == []
 
-    with pytest.raises(DaprUnavailable, match=code.name) as excinfo:
-        gateway.publish(topic="task-events", data=b"{}", event_id="e-1", partition_key="1")
-    assert excinfo.value.code == code
-    assert "task-events" in str(excinfo.value)
-    assert fake_dapr.publishes == []
-
-    # times=1: the next publish goes through on the same client.
-    gateway.publish(topic="task-events", data=b"{}", event_id="e-1", partition_key="1")
-    assert len(fake_dapr.publishes) == 1
+    sdk.healthy = True
+    publish(gateway)
+    assert sdk.methods() == ["publish_event"]
 
 
-def test_sidecar_going_down_after_connect_raises_dapr_unavailable(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    gateway.publish(topic="task-events", data=b"{}", event_id="e-1", partition_key="1")
-    fake_dapr.down()
-    with pytest.raises(DaprUnavailable, match="UNAVAILABLE"):
-        gateway.publish(topic="task-events", data=b"{}", event_id="e-2", partition_key="1")
-    with pytest.raises(DaprUnavailable, match="UNAVAILABLE"):
+def test_a_client_that_cannot_be_created_raises_dapr_unavailable() -> None:
+    def factory() -> Any:
+        raise TimeoutError("timed out waiting for the sidecar")
+
+    gateway = DaprGateway(client_factory=factory, health_probe=lambda: True)
+    with pytest.raises(DaprUnavailable, match="could not be created") as excinfo:
         gateway.state_exists("k")
-    fake_dapr.up()
-    gateway.publish(topic="task-events", data=b"{}", event_id="e-3", partition_key="1")
-    assert [p.event_id for p in fake_dapr.publishes] == ["e-1", "e-3"]
+    assert isinstance(excinfo.value.__cause__, TimeoutError)
+    assert excinfo.value.code is None
+
+
+@pytest.mark.parametrize("code", [UNAVAILABLE, INTERNAL, grpc.StatusCode.NOT_FOUND])
+def test_a_failed_publish_raises_dapr_unavailable_naming_topic_event_and_status(
+    sdk: StubSdk, gateway: DaprGateway, code: grpc.StatusCode
+) -> None:
+    sdk.fail("publish_event", RpcFailure(code, "broker said no"))
+    with pytest.raises(DaprUnavailable) as excinfo:
+        publish(gateway, "e-42")
+    assert excinfo.value.code == code
+    message = str(excinfo.value)
+    for part in ("pubsub/task-events", "e-42", code.name, "broker said no"):
+        assert part in message
+    assert isinstance(excinfo.value.__cause__, grpc.RpcError)
+
+
+def test_unavailable_drops_the_client_and_the_next_call_builds_a_new_one(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    sdk.fail("publish_event", RpcFailure(UNAVAILABLE))
+    with pytest.raises(DaprUnavailable):
+        publish(gateway)
+    assert sdk.clients[0].closed
+
+    publish(gateway)
+    assert (len(sdk.clients), sdk.probes) == (2, 2)
+    assert not sdk.clients[1].closed
+
+
+def test_other_failures_keep_the_client(sdk: StubSdk, gateway: DaprGateway) -> None:
+    sdk.fail("publish_event", RpcFailure(INTERNAL))
+    with pytest.raises(DaprUnavailable):
+        publish(gateway)
+    publish(gateway)
+    assert len(sdk.clients) == 1
+    assert not sdk.clients[0].closed
+
+
+def test_a_subscribe_error_carries_the_status_of_the_rpc_error_behind_it(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    # The SDK's subscription wraps stream errors in plain Exceptions.
+    wrapped = Exception("Error while subscribing")
+    wrapped.__cause__ = RpcFailure(UNAVAILABLE)
+    sdk.fail("subscribe", wrapped)
+    with pytest.raises(DaprUnavailable, match="task-events") as excinfo:
+        gateway.subscribe(topic="task-events", dead_letter_topic="task-events-dlq")
+    assert excinfo.value.code == UNAVAILABLE
+    assert sdk.clients[0].closed
+
+
+def test_a_subscribe_error_without_a_status_also_drops_the_client(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    sdk.fail("subscribe", RuntimeError("stream broke"))
+    with pytest.raises(DaprUnavailable, match="RuntimeError: stream broke") as excinfo:
+        gateway.subscribe(topic="task-events")
+    assert excinfo.value.code is None
+    assert sdk.clients[0].closed
+
+
+def test_close_is_idempotent_and_survives_a_client_that_fails_to_close(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    gateway.state_exists("k")
+    sdk.clients[0].close_error = RuntimeError("channel already dead")
+    gateway.close()
+    gateway.close()
+    gateway.state_exists("k")
+    assert len(sdk.clients) == 2
+
+
+def test_calls_carry_the_traceparent_of_the_work_in_hand() -> None:
+    details_type = namedtuple(
+        "Details", "method timeout metadata credentials wait_for_ready compression"
+    )
+    details = details_type(
+        "/Publish", None, [("traceparent", "stale"), ("x", "1")], None, None, None
+    )
+    sent: list[Any] = []
+
+    def continuation(call_details: Any, request: object) -> None:
+        sent.append(call_details.metadata)
+
+    interceptor = _TraceparentInterceptor()
+    with use_traceparent(TRACEPARENT):
+        interceptor.intercept_unary_unary(continuation, details, object())
+    interceptor.intercept_unary_unary(continuation, details, object())
+    assert sent == [[("x", "1"), ("traceparent", TRACEPARENT)], details.metadata]
+
+
+# -- the health probe -------------------------------------------------------------------------
+
+
+def test_the_health_probe_passes_on_2xx_and_sends_the_api_token(
+    dapr_http_port: Any, health_endpoint: HealthEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dapr_http_port(health_endpoint.port)
+    monkeypatch.setenv("DAPR_API_TOKEN", "sidecar-token")
+    assert sidecar_healthy(timeout=2) is True
+    assert health_endpoint.headers[-1]["dapr-api-token"] == "sidecar-token"
+
+    health_endpoint.status = 500
+    assert sidecar_healthy(timeout=2) is False
+
+
+def test_the_health_probe_fails_when_nothing_listens(dapr_http_port: Any) -> None:
+    dapr_http_port(closed_port())
+    assert sidecar_healthy(timeout=2) is False
 
 
 # -- state ----------------------------------------------------------------------------------------
 
 
-def test_save_state_first_write_sends_first_write_and_ttl(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    assert gateway.save_state_first_write("processed-e1", b"1", ttl_seconds=86400) is True
-    assert gateway.save_state_first_write("processed-e1", b"1", ttl_seconds=86400) is False
-
-    first, second = fake_dapr.state_saves
-    assert first == StateSaveRecord(
-        store="statestore",
-        key="processed-e1",
-        value=b"1",
-        etag=None,
-        concurrency="first_write",
-        consistency="unspecified",
-        metadata={"ttlInSeconds": "86400"},
-    )
-    assert first.ttl_seconds == 86400
-    # The second write asked the same and the store refused it the way redis/postgres do.
-    assert (second.concurrency, second.metadata, second.error) == (
-        "first_write",
-        {"ttlInSeconds": "86400"},
-        "INTERNAL",
-    )
-    assert fake_dapr.state("processed-e1", store="statestore") == b"1"
-
-
-@pytest.mark.parametrize(
-    "conflict_code",
-    [grpc.StatusCode.INTERNAL, grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS],
-)
-def test_first_write_conflict_codes_mean_already_exists(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar, conflict_code: grpc.StatusCode
-) -> None:
-    fake_dapr.first_write_conflict_code = conflict_code
-    fake_dapr.put_state("k", b"x")
-
-    assert gateway.save_state_first_write("k", b"1", ttl_seconds=60) is False
-    assert fake_dapr.state_saves[-1].error == conflict_code.name
-    assert [g.key for g in fake_dapr.state_gets] == ["k"]  # the conflict was confirmed
-
-
-def test_first_write_error_for_a_missing_key_is_unavailable(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    # INTERNAL without the key existing is a real store failure, not a duplicate.
-    fake_dapr.fail("SaveState", code=grpc.StatusCode.INTERNAL, times=1)
-
-    with pytest.raises(DaprUnavailable, match="INTERNAL") as excinfo:
-        gateway.save_state_first_write("k", b"1", ttl_seconds=60)
-    assert excinfo.value.code == grpc.StatusCode.INTERNAL
-    assert [(g.key, g.found) for g in fake_dapr.state_gets] == [("k", False)]
-
-
-def test_first_write_unavailable_is_not_treated_as_conflict(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.put_state("k", b"x")
-    fake_dapr.fail("SaveState", code=grpc.StatusCode.UNAVAILABLE)
-
-    with pytest.raises(DaprUnavailable, match="UNAVAILABLE"):
-        gateway.save_state_first_write("k", b"1", ttl_seconds=60)
-    assert fake_dapr.state_gets == []
-
-
-def test_first_write_succeeds_again_after_the_ttl_expired(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    assert gateway.save_state_first_write("k", b"1", ttl_seconds=60) is True
-    fake_dapr.expire_state("k")
+def test_state_exists_is_whether_the_key_holds_a_value(sdk: StubSdk, gateway: DaprGateway) -> None:
     assert gateway.state_exists("k") is False
-    assert gateway.save_state_first_write("k", b"2", ttl_seconds=60) is True
-    assert fake_dapr.state("k") == b"2"
-
-
-@pytest.mark.parametrize(("value", "ttl"), [(b"", 60), (b"1", 0), (b"1", -5)])
-def test_first_write_rejects_bad_arguments_without_a_call(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar, value: bytes, ttl: int
-) -> None:
-    with pytest.raises(ValueError, match="must be"):
-        gateway.save_state_first_write("k", value, ttl_seconds=ttl)
-    assert fake_dapr.calls == []
-
-
-def test_state_exists(gateway: DaprGateway, fake_dapr: FakeDaprSidecar) -> None:
-    assert gateway.state_exists("k") is False
-    fake_dapr.put_state("k", b"v")
-    fake_dapr.put_state("k", b"other-store", store="elsewhere")
+    sdk.state["k"] = b"1"
     assert gateway.state_exists("k") is True
-    assert [(g.store, g.key, g.found) for g in fake_dapr.state_gets] == [
-        ("statestore", "k", False),
-        ("statestore", "k", True),
-    ]
 
-    fake_dapr.fail("get_state", times=1)
-    with pytest.raises(DaprUnavailable, match="UNAVAILABLE"):
+    sdk.fail("get_state", RpcFailure(UNAVAILABLE))
+    with pytest.raises(DaprUnavailable, match="get_state statestore/k"):
         gateway.state_exists("k")
 
 
+def test_a_first_write_that_goes_through_returns_true(sdk: StubSdk, gateway: DaprGateway) -> None:
+    assert gateway.save_state_first_write("k", b"1", ttl_seconds=60) is True
+    assert sdk.methods() == ["save_state"]
+
+
+@pytest.mark.parametrize(
+    "code", [INTERNAL, grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS]
+)
+def test_a_first_write_conflict_is_confirmed_by_reading_the_key_back(
+    sdk: StubSdk, gateway: DaprGateway, code: grpc.StatusCode
+) -> None:
+    sdk.state["k"] = b"1"
+    sdk.fail("save_state", RpcFailure(code))
+    assert gateway.save_state_first_write("k", b"1", ttl_seconds=60) is False
+    assert sdk.methods() == ["save_state", "get_state"]
+
+
+def test_a_conflict_status_for_a_key_that_is_absent_is_a_real_failure(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    sdk.fail("save_state", RpcFailure(INTERNAL, "redis: connection reset"))
+    with pytest.raises(DaprUnavailable, match="INTERNAL: redis: connection reset") as excinfo:
+        gateway.save_state_first_write("k", b"1", ttl_seconds=60)
+    assert excinfo.value.code == INTERNAL
+    assert sdk.methods() == ["save_state", "get_state"]
+
+
+def test_unavailable_on_a_first_write_is_never_taken_for_a_conflict(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    sdk.state["k"] = b"1"
+    sdk.fail("save_state", RpcFailure(UNAVAILABLE))
+    with pytest.raises(DaprUnavailable, match="UNAVAILABLE"):
+        gateway.save_state_first_write("k", b"1", ttl_seconds=60)
+    assert sdk.methods() == ["save_state"]
+
+
+@pytest.mark.parametrize(("value", "ttl"), [(b"", 60), (b"1", 0), (b"1", -5)])
+def test_a_first_write_with_bad_arguments_is_refused_before_any_call(
+    sdk: StubSdk, gateway: DaprGateway, value: bytes, ttl: int
+) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        gateway.save_state_first_write("k", value, ttl_seconds=ttl)
+    assert (sdk.probes, sdk.calls) == (0, [])
+
+
+@pytest.mark.parametrize("key", ["processed||handler||event", "||", ""])
+def test_keys_with_the_separator_are_refused_before_any_call(
+    sdk: StubSdk, gateway: DaprGateway, key: str
+) -> None:
+    with pytest.raises(ValueError, match=r"\|\|"):
+        gateway.state_exists(key)
+    with pytest.raises(ValueError, match=r"\|\|"):
+        gateway.save_state_first_write(key, b"1", ttl_seconds=60)
+    assert (sdk.probes, sdk.calls) == (0, [])
+
+
 # -- jobs -----------------------------------------------------------------------------------------
+
+
+def test_schedule_job_sends_the_failure_policy_and_packs_data_as_a_protobuf_value(
+    sdk: StubSdk,
+) -> None:
+    gateway = sdk.gateway(job_retry_seconds=3, job_max_retries=10)
+    data = {"task_id": 42, "reminder_at": "2026-11-28T09:30:00+01:00", "version": 3}
+
+    gateway.schedule_job(
+        name="reminder-task-42", due_time=datetime(2026, 11, 28, 9, 30, tzinfo=BERLIN), data=data
+    )
+
+    ((method, sent),) = sdk.calls
+    job = sent["job"]
+    assert (method, sent["overwrite"]) == ("schedule_job", True)
+    assert (job.name, job.due_time) == ("reminder-task-42", "2026-11-28T09:30:00+01:00")
+    assert job.failure_policy is gateway.job_failure_policy
+    assert (job.failure_policy.interval_seconds, job.failure_policy.max_retries) == (3, 10)
+    assert job.data.type_url == "type.googleapis.com/google.protobuf.Value"
+    value = struct_pb2.Value()
+    assert job.data.Unpack(value)
+    assert json_format.MessageToDict(value) == data
+
+
+def test_schedule_job_rejects_naive_datetimes_before_any_call(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        gateway.schedule_job(name="reminder-task-1", due_time=datetime(2026, 11, 28, 9), data={})
+    assert (sdk.probes, sdk.calls) == (0, [])
+
+
+def test_a_failed_schedule_job_raises_dapr_unavailable(sdk: StubSdk, gateway: DaprGateway) -> None:
+    sdk.fail("schedule_job", RpcFailure(UNAVAILABLE))
+    with pytest.raises(DaprUnavailable, match="schedule_job reminder-task-1 at 2026-11-28T09"):
+        gateway.schedule_job(
+            name="reminder-task-1", due_time=datetime(2026, 11, 28, 9, tzinfo=BERLIN), data={}
+        )
+
+
+def test_delete_job_counts_not_found_as_deleted(sdk: StubSdk, gateway: DaprGateway) -> None:
+    sdk.fail("delete_job", RpcFailure(grpc.StatusCode.NOT_FOUND))
+    gateway.delete_job("reminder-task-404")
+    assert sdk.methods() == ["delete_job"]
+
+
+def test_other_delete_job_failures_raise_dapr_unavailable(
+    sdk: StubSdk, gateway: DaprGateway
+) -> None:
+    sdk.fail("delete_job", RpcFailure(INTERNAL))
+    with pytest.raises(DaprUnavailable, match="delete_job reminder-task-1 failed: INTERNAL"):
+        gateway.delete_job("reminder-task-1")
 
 
 @pytest.mark.parametrize(
@@ -320,217 +435,12 @@ def test_state_exists(gateway: DaprGateway, fake_dapr: FakeDaprSidecar) -> None:
             datetime(2026, 3, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5))),
             "2026-03-01T07:00:00-05:00",
         ),
+        # Offsets with seconds (historic LMT zones) are not RFC 3339: converted to UTC.
+        (
+            datetime(1890, 1, 1, 12, 0, tzinfo=timezone(timedelta(minutes=53, seconds=28))),
+            "1890-01-01T11:06:32+00:00",
+        ),
     ],
 )
-def test_schedule_job_sends_name_due_time_overwrite_and_data(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar, due: datetime, expected: str
-) -> None:
-    data = {"task_id": 42, "reminder_at": due.isoformat(), "version": 3}
-
-    gateway.schedule_job(name="reminder-task-42", due_time=due, data=data)
-
-    (job,) = fake_dapr.scheduled_jobs
-    assert job.name == "reminder-task-42"
-    assert job.due_time == expected
-    assert RFC3339_WITH_OFFSET.match(job.due_time)
-    assert job.overwrite is True
-    assert job.data == data
-    assert json.loads(job.data_bytes) == data
-    assert (job.schedule, job.repeats, job.ttl, job.failure_policy) == (None, None, None, None)
-    assert job.rpc == "ScheduleJob"  # the stable Jobs API
-    assert fake_dapr.jobs["reminder-task-42"] == job
-
-
-def test_rescheduling_a_job_overwrites_it(gateway: DaprGateway, fake_dapr: FakeDaprSidecar) -> None:
-    first = datetime(2026, 11, 28, 9, 30, tzinfo=BERLIN)
-    gateway.schedule_job(name="reminder-task-1", due_time=first, data={"version": 1})
-    gateway.schedule_job(
-        name="reminder-task-1", due_time=first + timedelta(hours=1), data={"version": 2}
-    )
-
-    assert [j.error for j in fake_dapr.scheduled_jobs] == [None, None]
-    assert fake_dapr.jobs["reminder-task-1"].data == {"version": 2}
-    assert fake_dapr.jobs["reminder-task-1"].due_time == "2026-11-28T10:30:00+01:00"
-
-
-def test_schedule_job_rejects_naive_datetimes_before_any_call(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
-        gateway.schedule_job(
-            name="reminder-task-1", due_time=datetime(2026, 11, 28, 9, 30), data={}
-        )
-    assert fake_dapr.calls == []
-    assert fake_dapr.health_checks == 0
-
-
-def test_schedule_job_falls_back_to_alpha1_on_an_older_runtime(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    # A runtime < 1.18 answers UNIMPLEMENTED for the stable RPC; the SDK retries on *Alpha1.
-    fake_dapr.fail("ScheduleJob", code=grpc.StatusCode.UNIMPLEMENTED)
-    fake_dapr.fail("DeleteJob", code=grpc.StatusCode.UNIMPLEMENTED)
-
-    gateway.schedule_job(
-        name="reminder-task-1", due_time=datetime(2026, 11, 28, 9, 30, tzinfo=BERLIN), data={}
-    )
-    gateway.delete_job("reminder-task-1")
-
-    assert [j.rpc for j in fake_dapr.scheduled_jobs] == ["ScheduleJobAlpha1"]
-    assert fake_dapr.deleted_jobs == [
-        JobDeleteRecord(name="reminder-task-1", existed=True, rpc="DeleteJobAlpha1")
-    ]
-    assert [c.method for c in fake_dapr.calls] == [
-        "ScheduleJob",
-        "ScheduleJobAlpha1",
-        "DeleteJob",
-        "DeleteJobAlpha1",
-    ]
-
-
-def test_schedule_job_failure_raises_dapr_unavailable(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.fail("jobs", code=grpc.StatusCode.UNAVAILABLE)
-    with pytest.raises(DaprUnavailable, match="UNAVAILABLE"):
-        gateway.schedule_job(
-            name="reminder-task-1", due_time=datetime(2026, 11, 28, 9, 30, tzinfo=BERLIN), data={}
-        )
-    assert fake_dapr.jobs == {}
-
-
-def test_delete_job(gateway: DaprGateway, fake_dapr: FakeDaprSidecar) -> None:
-    gateway.schedule_job(
-        name="reminder-task-1", due_time=datetime(2026, 11, 28, 9, 30, tzinfo=BERLIN), data={}
-    )
-    gateway.delete_job("reminder-task-1")
-    gateway.delete_job("reminder-task-1")  # already gone: the scheduler does not complain
-
-    assert fake_dapr.jobs == {}
-    assert [(d.name, d.existed, d.rpc) for d in fake_dapr.deleted_jobs] == [
-        ("reminder-task-1", True, "DeleteJob"),
-        ("reminder-task-1", False, "DeleteJob"),
-    ]
-
-
-def test_delete_job_not_found_counts_as_success(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.missing_job_delete_code = grpc.StatusCode.NOT_FOUND
-    gateway.delete_job("reminder-task-404")
-    assert fake_dapr.deleted_jobs[-1].error == "NOT_FOUND"
-
-    fake_dapr.fail("delete_job", code=grpc.StatusCode.NOT_FOUND, times=1)
-    gateway.delete_job("reminder-task-404")
-
-
-def test_delete_job_failure_raises_dapr_unavailable(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.fail("delete_job", code=grpc.StatusCode.INTERNAL)
-    with pytest.raises(DaprUnavailable, match="INTERNAL"):
-        gateway.delete_job("reminder-task-1")
-
-
-def test_format_due_time_converts_sub_minute_offsets_to_utc() -> None:
-    odd = timezone(timedelta(minutes=53, seconds=28))
-    assert format_due_time(datetime(1890, 1, 1, 12, 0, tzinfo=odd)) == "1890-01-01T11:06:32+00:00"
-
-
-# -- subscriptions ------------------------------------------------------------------------------
-
-
-def test_subscription_receives_a_delivered_message_and_acks_success(
-    subscription: Subscription, fake_dapr: FakeDaprSidecar
-) -> None:
-    (record,) = fake_dapr.subscriptions
-    assert (record.pubsub_name, record.topic, record.dead_letter_topic) == (
-        "pubsub",
-        "task-events",
-        "task-events-dlq",
-    )
-    event = {"event_id": "ev-1", "event_type": "TaskCreated", "payload": {"task_id": 1}}
-
-    event_id = fake_dapr.deliver("task-events", event, event_id="ev-1")
-    message = next_message(subscription)
-
-    assert event_id == "ev-1"
-    assert message.id() == "ev-1"
-    assert message.topic() == "task-events"
-    assert message.pubsub_name() == "pubsub"
-    assert message.data_content_type() == "application/json"
-    assert message.spec_version() == "1.0"
-    assert message.type() == "com.dapr.event.sent"
-    assert message.data() == event
-    assert "traceparent" in message.extensions()
-
-    subscription.respond_success(message)
-    assert fake_dapr.wait_for_response("ev-1") == "SUCCESS"
-    assert fake_dapr.publishes == []
-
-
-def test_published_events_reach_the_subscriber(
-    gateway: DaprGateway, subscription: Subscription, fake_dapr: FakeDaprSidecar
-) -> None:
-    gateway.publish(topic="task-events", data=b'{"n": 1}', event_id="ev-p", partition_key="5")
-    message = next_message(subscription)
-    assert (message.id(), message.data()) == ("ev-p", {"n": 1})
-    subscription.respond_success(message)
-    assert fake_dapr.wait_for_response("ev-p") == "SUCCESS"
-
-
-def test_retry_is_redelivered(subscription: Subscription, fake_dapr: FakeDaprSidecar) -> None:
-    fake_dapr.deliver("task-events", {"n": 1}, event_id="ev-r")
-
-    first = next_message(subscription)
-    subscription.respond_retry(first)
-    assert fake_dapr.wait_for_response("ev-r") == "RETRY"
-
-    again = next_message(subscription)
-    assert again.id() == "ev-r"
-    subscription.respond_success(again)
-    assert fake_dapr.wait_for_response("ev-r", nth=2) == "SUCCESS"
-    assert [(d.event_id, d.attempt) for d in fake_dapr.deliveries] == [("ev-r", 0), ("ev-r", 1)]
-
-
-def test_drop_goes_to_the_dead_letter_topic(
-    subscription: Subscription, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.deliver("task-events", {"n": 1}, event_id="ev-d")
-
-    message = next_message(subscription)
-    subscription.respond_drop(message)
-
-    assert fake_dapr.wait_for_response("ev-d") == "DROP"
-    (dead,) = fake_dapr.publishes
-    assert (dead.topic, dead.rpc, dead.event_id, dead.json()) == (
-        "task-events-dlq",
-        "deadletter",
-        "ev-d",
-        {"n": 1},
-    )
-
-
-def test_subscribe_failure_raises_dapr_unavailable(
-    gateway: DaprGateway, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.fail("subscribe", code=grpc.StatusCode.UNAVAILABLE, times=1)
-    with pytest.raises(DaprUnavailable, match="UNAVAILABLE") as excinfo:
-        gateway.subscribe(topic="task-events", dead_letter_topic="task-events-dlq")
-    assert excinfo.value.code == grpc.StatusCode.UNAVAILABLE
-    assert fake_dapr.subscriptions == []
-
-
-def test_unacked_message_is_redelivered_after_the_stream_breaks(
-    subscription: Subscription, fake_dapr: FakeDaprSidecar
-) -> None:
-    fake_dapr.deliver("task-events", {"n": 1}, event_id="ev-b")
-    assert next_message(subscription).id() == "ev-b"
-
-    fake_dapr.close_streams(grpc.StatusCode.UNAVAILABLE)  # before the ack: at-least-once
-    again = next_message(subscription)  # the SDK reconnects on UNAVAILABLE
-
-    assert again.id() == "ev-b"
-    subscription.respond_success(again)
-    assert fake_dapr.wait_for_response("ev-b") == "SUCCESS"
-    assert [s.dead_letter_topic for s in fake_dapr.subscriptions] == ["task-events-dlq"] * 2
+def test_due_times_are_rfc3339_with_an_explicit_offset(due: datetime, expected: str) -> None:
+    assert format_due_time(due) == expected

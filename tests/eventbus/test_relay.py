@@ -4,18 +4,23 @@ import json
 import threading
 from datetime import timedelta
 
+import grpc
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
 from tasks import services
 from tasks.models import ActivityEntry
+from todo_project.eventbus.dapr_gateway import DaprUnavailable
 from todo_project.eventbus.envelope import TASK_EVENTS, TASK_UPDATES, parse_envelope
 from todo_project.eventbus.models import DeadLetter, OutboxMessage, ProcessedEvent
 from todo_project.eventbus.publishers import DaprPublisher, LocalBus
 from todo_project.eventbus.relay import drain, relay_once
+from todo_project.observability import TraceContext, current_trace_context, use_traceparent
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 class RecordingPublisher:
@@ -115,6 +120,13 @@ class TestRelay:
         user_rows = [m.pk for m in publisher.sent if m.partition_key == str(user.pk)]
         assert user_rows == sorted(user_rows) and len(user_rows) == 4
         assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_backoff_doubles_from_half_a_second_up_to_the_cap(self, settings):
+        from todo_project.eventbus.relay import backoff
+
+        # The default cap (5 s) lets a backlog drain within seconds of a sidecar coming back.
+        settings.OUTBOX_MAX_ATTEMPTS_BACKOFF_SECONDS = 5
+        assert [backoff(n).total_seconds() for n in range(1, 7)] == [0.5, 1, 2, 4, 5, 5]
 
     def test_crash_between_publish_and_mark_redelivers_and_consumer_absorbs_it(self, user):
         create(user)
@@ -360,42 +372,88 @@ class TestLocalBus:
         assert "envelope lacks" in DeadLetter.objects.get().error
 
 
-class TestDaprPublisher:
-    def test_exact_publish_call(self, user, fake_dapr):
-        from todo_project.eventbus.dapr_gateway import DaprGateway
+class StubDaprGateway:
+    """The gateway calls DaprPublisher makes (one event, or a run of one topic in bulk).
+    ``is_healthy`` is what the sidecar's health probe answers; ``error`` is raised by every
+    publish while set. Each published event is recorded with the trace bound meanwhile."""
 
-        create(user, "Buy milk")
-        published = drain(DaprPublisher(DaprGateway()))
-        assert published == 2
-        calls = fake_dapr.publishes
-        row = OutboxMessage.objects.get(topic=TASK_EVENTS)
-        call = next(c for c in calls if c.topic == TASK_EVENTS)
-        assert call.pubsub_name == "pubsub"
-        assert call.data_content_type == "application/json"
-        assert call.metadata["partitionKey"] == str(user.pk)
-        assert call.metadata["cloudevent.id"] == str(row.event_id)
-        assert json.loads(call.data)["payload"]["title"] == "Buy milk"
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict[str, object], TraceContext | None]] = []
+        self.is_healthy = True
+        self.error: Exception | None = None
 
-    def test_sidecar_down_keeps_rows_pending_then_publishes_in_order(self, user, fake_dapr):
-        from todo_project.eventbus.dapr_gateway import DaprGateway
+    def healthy(self) -> bool:
+        return self.is_healthy
 
-        for i in range(3):
-            create(user, f"t{i}")
-        fake_dapr.fail("PublishEvent")
-        publisher = DaprPublisher(DaprGateway())
-        relay_once(publisher)
-        pending = OutboxMessage.objects.filter(published_at=None)
-        assert pending.count() == 6
-        assert "UNAVAILABLE" in pending.order_by("id").first().last_error
-        fake_dapr.heal()
-        relay_once(publisher, now=timezone.now() + timedelta(minutes=5))
-        assert not OutboxMessage.objects.filter(published_at=None).exists()
-        titles = [
-            json.loads(c.data)["payload"]["title"]
-            for c in fake_dapr.publishes
-            if c.topic == TASK_EVENTS
+    def publish(self, **call: object) -> None:
+        if self.error is not None:
+            raise self.error
+        self.sent.append((call, current_trace_context()))
+
+    def publish_many(self, *, topic: str, events: list[tuple[bytes, str, str]]) -> list[str]:
+        for data, event_id, partition_key in events:
+            self.publish(topic=topic, data=data, event_id=event_id, partition_key=partition_key)
+        return []
+
+    def titles(self, topic: str = TASK_EVENTS) -> list[str]:
+        return [
+            json.loads(call["data"])["payload"]["title"]
+            for call, _ in self.sent
+            if call["topic"] == topic
         ]
-        assert titles == ["t0", "t1", "t2"]
+
+
+class TestDaprPublisher:
+    def test_each_row_is_published_in_the_trace_of_the_request_that_wrote_it(self, user):
+        with use_traceparent(TRACEPARENT):
+            create(user, "traced")
+        create(user, "untraced")
+        rows = list(OutboxMessage.objects.filter(topic=TASK_EVENTS).order_by("id"))
+        assert [row.traceparent for row in rows] == [TRACEPARENT, ""]
+
+        gateway = StubDaprGateway()
+        assert drain(DaprPublisher(gateway)) == 4
+        sent = [(call, trace) for call, trace in gateway.sent if call["topic"] == TASK_EVENTS]
+        assert [trace.traceparent if trace else None for _, trace in sent] == [TRACEPARENT, None]
+        call = sent[0][0]
+        assert (call["event_id"], call["partition_key"]) == (str(rows[0].event_id), str(user.pk))
+        assert json.loads(call["data"]) == rows[0].envelope
+        assert current_trace_context() is None
+
+    def test_an_unhealthy_sidecar_leaves_every_row_to_another_relay(self, user):
+        create(user, "t0")
+        gateway = StubDaprGateway()
+        gateway.is_healthy = False
+        result = relay_once(DaprPublisher(gateway))
+        assert (result.unavailable, result.published, result.failed) == (True, 0, 0)
+        assert gateway.sent == []
+        assert set(OutboxMessage.objects.values_list("attempts", "next_attempt_at")) == {(0, None)}
+
+    @pytest.mark.parametrize("code", [None, grpc.StatusCode.UNAVAILABLE])
+    def test_a_sidecar_lost_mid_pass_charges_no_attempt_and_order_holds_after(self, user, code):
+        for number in range(3):
+            create(user, f"t{number}")
+        gateway = StubDaprGateway()
+        gateway.error = DaprUnavailable("injected: sidecar gone", code=code)
+        result = relay_once(DaprPublisher(gateway))
+        assert (result.unavailable, result.failed) == (True, 0)
+        assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {0}
+
+        gateway.error = None
+        drain(DaprPublisher(gateway))
+        assert gateway.titles() == ["t0", "t1", "t2"]
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
+
+    def test_a_publish_the_sidecar_refused_is_charged_to_the_row_and_backed_off(self, user):
+        create(user, "t0")
+        gateway = StubDaprGateway()
+        gateway.error = DaprUnavailable("injected: broker refused", code=grpc.StatusCode.INTERNAL)
+        result = relay_once(DaprPublisher(gateway))
+        assert (result.unavailable, result.failed) == (False, 1)
+        row = OutboxMessage.objects.get(topic=TASK_EVENTS)
+        assert row.attempts == 1
+        assert "broker refused" in row.last_error
+        assert row.next_attempt_at > timezone.now()
 
 
 class TestRelayLoop:

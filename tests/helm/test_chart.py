@@ -1401,13 +1401,11 @@ def test_probe_and_metrics_routes_are_served_by_the_web_app() -> None:
 def test_probe_routes_are_served_by_the_worker_app_channel() -> None:
     worker = ROOT / "todo_project" / "eventbus" / "management" / "commands" / "worker.py"
     assert worker.exists()
-    sources = [
-        p.read_text()
-        for p in (ROOT / "todo_project").rglob("*.py")
-        if p.name not in {"urls.py", "observability.py", "settings.py"}
-    ]
-    for route in ("/healthz", "/readyz", "/metrics", "/job/"):
-        assert any(route in text for text in sources), f"no worker module serves {route}"
+    urls = ROOT / "todo_project" / "eventbus" / "app_channel_urls.py"
+    assert urls.exists(), "the worker's app channel must have its own URLconf"
+    text = urls.read_text()
+    for route in ("healthz", "readyz", "metrics", "job/"):
+        assert re.search(rf"""path\(\s*["']{route}""", text), f"the app channel lacks {route}"
 
 
 # --------------------------------------------------------------------------- Dockerfile

@@ -13,10 +13,12 @@ from django.utils import timezone
 from notifications.models import Notification
 from tasks import reminders, services
 from tasks.models import ReminderFiring
-from todo_project.eventbus.envelope import REMINDERS, TASK_UPDATES
+from todo_project.eventbus import publishers
+from todo_project.eventbus.dapr_gateway import DaprUnavailable, format_due_time
+from todo_project.eventbus.envelope import REMINDERS, TASK_EVENTS, TASK_UPDATES
 from todo_project.eventbus.models import OutboxMessage
 from todo_project.eventbus.publishers import LocalBus
-from todo_project.eventbus.relay import drain
+from todo_project.eventbus.relay import drain, relay_once
 
 BERLIN = ZoneInfo("Europe/Berlin")
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,18 +118,39 @@ class TestEmbeddedScheduler:
             scheduler.join(5)
 
 
-class TestDaprJobs:
-    @pytest.fixture
-    def dapr_mode(self, settings, fake_dapr):
-        settings.EVENT_BACKEND = "dapr"
-        from todo_project.eventbus import publishers
+class JobsGateway:
+    """The gateway's two job calls, recorded; ``down = True`` makes them raise
+    DaprUnavailable like the real gateway with its sidecar gone."""
 
-        publishers.dapr_gateway.cache_clear()
-        yield fake_dapr
-        publishers.dapr_gateway.cache_clear()
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[str, datetime, dict]] = []
+        self.deleted: list[str] = []
+        self.down = False
+
+    def schedule_job(self, *, name: str, due_time: datetime, data: dict) -> None:
+        if self.down:
+            raise DaprUnavailable("injected: sidecar down")
+        self.scheduled.append((name, due_time, data))
+
+    def delete_job(self, name: str) -> None:
+        if self.down:
+            raise DaprUnavailable("injected: sidecar down")
+        self.deleted.append(name)
+
+
+class TestDaprJobs:
+    """Which job the task-events handler asks for; that the scheduler then fires it is
+    proven on the real runtime (tests/distributed/test_reminders.py)."""
+
+    @pytest.fixture
+    def jobs(self, settings, monkeypatch) -> JobsGateway:
+        settings.EVENT_BACKEND = "dapr"
+        gateway = JobsGateway()
+        monkeypatch.setattr(publishers, "dapr_gateway", lambda: gateway)
+        return gateway
 
     def deliver_task_events(self):
-        from todo_project.eventbus.envelope import TASK_EVENTS, parse_envelope
+        from todo_project.eventbus.envelope import parse_envelope
         from todo_project.eventbus.registry import handlers_for
 
         handler = next(h for h in handlers_for(TASK_EVENTS) if h.name == "tasks.reminder_schedule")
@@ -136,61 +159,92 @@ class TestDaprJobs:
             row.published_at = timezone.now()
             row.save()
 
-    def test_set_replace_and_delete_calls(self, user, dapr_mode):
+    def test_the_job_follows_the_reminder_and_only_reminder_changes_touch_it(self, user, jobs):
         due = datetime(2026, 12, 4, 9, tzinfo=BERLIN)
         task = with_reminder(
             user, None, due_date=due, reminder_offset_minutes=30, timezone="Europe/Berlin"
         )
         self.deliver_task_events()
-        job = dapr_mode.scheduled_jobs[-1]
-        assert job.name == f"reminder-task-{task.pk}"
-        assert job.due_time == "2026-12-04T08:30:00+01:00"
-        assert job.overwrite is True
-        assert job.data == {
+        ((name, due_time, data),) = jobs.scheduled
+        assert name == f"reminder-task-{task.pk}"
+        # Shown in the task's zone for operators reading the job.
+        assert format_due_time(due_time) == "2026-12-04T08:30:00+01:00"
+        assert data == {
             "task_id": task.pk,
             "reminder_at": "2026-12-04T08:30:00+01:00",
             "version": 1,
         }
+
         services.task_update(task=task, data={"due_date": due + timedelta(days=1)})
         self.deliver_task_events()
-        assert dapr_mode.scheduled_jobs[-1].due_time == "2026-12-05T08:30:00+01:00"
-        assert dapr_mode.scheduled_jobs[-1].data["version"] == 2
+        assert format_due_time(jobs.scheduled[-1][1]) == "2026-12-05T08:30:00+01:00"
+        assert jobs.scheduled[-1][2]["version"] == 2
+
         services.task_update(task=task, data={"title": "renamed"})
         self.deliver_task_events()
-        assert len(dapr_mode.scheduled_jobs) == 2  # a title change leaves the job alone
+        assert len(jobs.scheduled) == 2  # a title change leaves the job alone
+
         services.task_complete(task=task)
         self.deliver_task_events()
-        assert [d.name for d in dapr_mode.deleted_jobs] == [f"reminder-task-{task.pk}"]
+        assert jobs.deleted == [f"reminder-task-{task.pk}"]
 
-    def test_clearing_or_deleting_deletes_the_job(self, user, dapr_mode):
+    def test_clearing_or_deleting_deletes_the_job(self, user, jobs):
         task = with_reminder(user, datetime(2026, 12, 4, 9, tzinfo=UTC))
         other = with_reminder(user, datetime(2026, 12, 4, 9, tzinfo=UTC))
         services.task_update(task=task, data={"reminder_at": None})
         services.task_delete(task=other)
         self.deliver_task_events()
-        assert {d.name for d in dapr_mode.deleted_jobs} == {
-            f"reminder-task-{task.pk}",
-            f"reminder-task-{other.pk}",
-        }
+        assert set(jobs.deleted) == {f"reminder-task-{task.pk}", f"reminder-task-{other.pk}"}
 
-    def test_sidecar_failure_delays_scheduling_but_loses_nothing(self, user, dapr_mode, settings):
+    def test_the_job_carries_the_reminder_time_to_the_microsecond_so_its_trigger_fires(
+        self, user, jobs
+    ):
+        at = (timezone.now() - timedelta(seconds=1)).replace(microsecond=123456)
+        task = with_reminder(user, at)
+        self.deliver_task_events()
+        ((name, due_time, data),) = jobs.scheduled
+        assert due_time == at
+        assert datetime.fromisoformat(data["reminder_at"]) == at
+        assert reminders.handle_job_trigger(name, json.dumps(data).encode()) == (200, "fired")
+        assert ReminderFiring.objects.get(task_id=task.pk).reminder_at == at
+
+    def test_a_sidecar_outage_delays_scheduling_but_loses_nothing(self, user, jobs, settings):
         settings.HANDLER_MAX_ATTEMPTS = 10
         task = with_reminder(user, datetime(2026, 12, 4, 9, tzinfo=UTC))
-        dapr_mode.fail("schedule_job")
+        jobs.down = True
         bus = LocalBus()
         drain(bus)
-        assert dapr_mode.scheduled_jobs == []
-        pending = OutboxMessage.objects.filter(published_at=None, topic="task-events").get()
-        assert "UNAVAILABLE" in pending.last_error
-        dapr_mode.heal()
-        from todo_project.eventbus.relay import relay_once
+        assert jobs.scheduled == []
+        pending = OutboxMessage.objects.get(published_at=None, topic=TASK_EVENTS)
+        assert "tasks.reminder_schedule: injected: sidecar down" in pending.last_error
 
+        jobs.down = False
         relay_once(bus, now=timezone.now() + timedelta(minutes=5))
-        assert [j.name for j in dapr_mode.scheduled_jobs] == [f"reminder-task-{task.pk}"]
+        assert [name for name, _, _ in jobs.scheduled] == [f"reminder-task-{task.pk}"]
+        assert not OutboxMessage.objects.filter(published_at=None).exists()
 
 
+APP_TOKEN = "s3cret"
+
+
+def test_the_public_urlconf_has_no_job_route(client, db, settings):
+    """Job triggers are served only on the worker's app channel, never by the web app."""
+    settings.APP_API_TOKEN = APP_TOKEN
+    token = {"dapr-api-token": APP_TOKEN}
+    assert client.post("/job/reminder-task-1", headers=token).status_code == 404
+    assert client.get("/job/reminder-task-1").status_code == 404
+
+
+@pytest.mark.urls("todo_project.eventbus.app_channel_urls")
 class TestJobTrigger:
-    def post(self, client, name, body, **headers):
+    """`POST /job/<name>` on the worker's app channel (its own URLconf)."""
+
+    @pytest.fixture(autouse=True)
+    def app_token(self, settings):
+        settings.APP_API_TOKEN = APP_TOKEN
+
+    def post(self, client, name, body, token=APP_TOKEN):
+        headers = {"dapr-api-token": token} if token is not None else {}
         return client.post(
             f"/job/{name}", data=json.dumps(body), content_type="application/json", headers=headers
         )
@@ -225,16 +279,23 @@ class TestJobTrigger:
     def test_unknown_job_is_404_so_dapr_does_not_retry(self, client, db):
         assert self.post(client, "something-else", {}).status_code == 404
 
-    def test_app_token_is_required_when_configured(self, client, user, settings):
-        settings.APP_API_TOKEN = "s3cret"
+    @pytest.mark.parametrize("token", [None, "wrong", ""])
+    def test_a_trigger_without_the_app_token_is_refused(self, client, user, token):
         at = timezone.now() - timedelta(seconds=1)
         task = with_reminder(user, at)
         body = {"task_id": task.pk, "reminder_at": at.isoformat()}
-        assert self.post(client, f"reminder-task-{task.pk}", body).status_code == 401
-        response = self.post(
-            client, f"reminder-task-{task.pk}", body, **{"dapr-api-token": "s3cret"}
-        )
-        assert response.status_code == 200
+        assert self.post(client, f"reminder-task-{task.pk}", body, token=token).status_code == 401
+        assert not ReminderFiring.objects.exists()
+
+    def test_without_a_configured_app_token_every_trigger_is_refused(self, client, user, settings):
+        settings.APP_API_TOKEN = ""
+        at = timezone.now() - timedelta(seconds=1)
+        task = with_reminder(user, at)
+        body = {"task_id": task.pk, "reminder_at": at.isoformat()}
+        for token in (None, "", APP_TOKEN):
+            response = self.post(client, f"reminder-task-{task.pk}", body, token=token)
+            assert response.status_code == 401
+        assert not ReminderFiring.objects.exists()
 
     def test_get_is_not_allowed(self, client, db):
         assert client.get("/job/reminder-task-1").status_code == 405

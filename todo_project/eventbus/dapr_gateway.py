@@ -21,12 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-import urllib.error
-import urllib.request
 
 import grpc
 from dapr.clients import DaprClient
@@ -67,7 +66,9 @@ def check_state_key(key: str) -> str:
 class _TraceparentInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     """Adds the current W3C ``traceparent`` to every unary call's metadata."""
 
-    def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+    def intercept_unary_unary(
+        self, continuation: Any, client_call_details: Any, request: Any
+    ) -> Any:
         context = current_trace_context()
         if context is not None:
             metadata = [
@@ -210,6 +211,10 @@ class DaprGateway:
                     ) from err
             return self._client
 
+    def healthy(self) -> bool:
+        """The sidecar answers its outbound health check (one quick probe, no client)."""
+        return self._health_probe()
+
     def _failed(self, message: str, err: BaseException) -> DaprUnavailable:
         """The exception to raise for a failed call; drops the client when the sidecar was
         unreachable, so the next call connects again."""
@@ -246,6 +251,34 @@ class DaprGateway:
             raise self._failed(
                 f"Dapr publish to {self.pubsub_name}/{topic} (event {event_id}) failed", err
             ) from err
+
+    def publish_many(self, *, topic: str, events: list[tuple[bytes, str, str]]) -> list[str]:
+        """Bulk-publish (data, event id, partition key) entries to one topic in one call;
+        returns the event ids that failed (Dapr reports failures per entry)."""
+        from dapr.clients import BulkPublishEntry
+
+        client = self._get_client()
+        entries = [
+            BulkPublishEntry(
+                event=data,
+                entry_id=event_id,
+                content_type=JSON_CONTENT_TYPE,
+                metadata={"partitionKey": key, "cloudevent.id": event_id},
+            )
+            for data, event_id, key in events
+        ]
+        try:
+            response = client.publish_events(
+                pubsub_name=self.pubsub_name,
+                topic_name=topic,
+                data=entries,
+                data_content_type=JSON_CONTENT_TYPE,
+            )
+        except grpc.RpcError as err:
+            raise self._failed(
+                f"Dapr bulk publish of {len(entries)} to {self.pubsub_name}/{topic} failed", err
+            ) from err
+        return [entry.entry_id for entry in response.failed_entries]
 
     def subscribe(
         self,

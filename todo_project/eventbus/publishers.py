@@ -6,6 +6,7 @@ import json
 from functools import cache, partial
 from typing import TYPE_CHECKING
 
+import grpc
 from django.conf import settings
 from django.db import transaction
 
@@ -19,8 +20,17 @@ if TYPE_CHECKING:
     from .dapr_gateway import DaprGateway
 
 
+#: gRPC codes that mean the sidecar (or its connection) is down, not that the row is bad.
+TRANSPORT_CODES = frozenset({None, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
 class BatchFailed(Exception):
     """A batch could not be delivered as a whole; nothing of it may be kept."""
+
+
+class TransportUnavailable(Exception):
+    """The transport failed, not the row (the sidecar is down): the relay charges no
+    attempt to the row and stops its pass."""
 
 
 class HandlersFailed(Exception):
@@ -86,15 +96,63 @@ class DaprPublisher:
     def __init__(self, gateway: DaprGateway) -> None:
         self.gateway = gateway
 
+    def available(self) -> bool:
+        """False while this process's sidecar is down: its relay then claims nothing, so
+        the relay of a process whose sidecar works (the worker's, another web replica's)
+        publishes the rows instead of finding them backed off by this one."""
+        return self.gateway.healthy()
+
     def publish(self, message: OutboxMessage) -> None:
+        from .dapr_gateway import DaprUnavailable
+
         # The trace of the request that wrote the row: daprd continues it in the CloudEvent.
         with use_traceparent(message.traceparent or None):
-            self.gateway.publish(
-                topic=message.topic,
-                data=json.dumps(message.envelope, separators=(",", ":")).encode(),
-                event_id=str(message.event_id),
-                partition_key=message.partition_key,
-            )
+            try:
+                self.gateway.publish(
+                    topic=message.topic,
+                    data=json.dumps(message.envelope, separators=(",", ":")).encode(),
+                    event_id=str(message.event_id),
+                    partition_key=message.partition_key,
+                )
+            except DaprUnavailable as exc:
+                if exc.code in TRANSPORT_CODES:
+                    raise TransportUnavailable(str(exc)) from exc
+                raise
+
+    def publish_batch(self, messages: list[OutboxMessage]) -> None:
+        """Publish rows with one bulk call per run of one topic, in order (daprd sends each
+        run to Kafka as one batch). Any failure raises BatchFailed: the relay then rolls
+        back and publishes row by row, so an entry that did go out goes out again, which
+        consumers absorb by event id (at least once, never lost)."""
+        from .dapr_gateway import DaprUnavailable
+
+        runs: list[list[OutboxMessage]] = []
+        for message in messages:
+            if runs and runs[-1][0].topic == message.topic:
+                runs[-1].append(message)
+            else:
+                runs.append([message])
+        try:
+            for run in runs:
+                # One trace per run: the first row's (most runs are one request's rows).
+                with use_traceparent(run[0].traceparent or None):
+                    failed = self.gateway.publish_many(
+                        topic=run[0].topic,
+                        events=[
+                            (
+                                json.dumps(m.envelope, separators=(",", ":")).encode(),
+                                str(m.event_id),
+                                m.partition_key,
+                            )
+                            for m in run
+                        ],
+                    )
+                if failed:
+                    raise BatchFailed(
+                        f"{len(failed)} of {len(run)} entries failed on {run[0].topic}"
+                    )
+        except DaprUnavailable as exc:
+            raise BatchFailed(str(exc)) from exc
 
 
 @cache

@@ -24,7 +24,7 @@ from django.utils import timezone
 from todo_project.observability import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
 
 from .models import OutboxMessage
-from .publishers import BatchFailed
+from .publishers import BatchFailed, TransportUnavailable
 from .signals import relay_wakeup
 
 logger = logging.getLogger(__name__)
@@ -34,13 +34,16 @@ BATCH_SIZE = 200
 #: lately so that a pass ends near its deadline (OUTBOX_BATCH_SECONDS) even when the
 #: handlers are slow, and their effects are not held back for long.
 CHUNK_SIZE = BATCH_SIZE
+#: How often a relay whose transport is down looks again.
+UNAVAILABLE_RETRY_SECONDS = 0.5
 # One relay per process: the in-process loop and a wake-up must not publish concurrently.
 _process_lock = threading.Lock()
 
 
 class Publisher(Protocol):
     """Publishes one row. May also offer publish_batch(rows), which delivers rows in the
-    relay's transaction, all or nothing, and raises BatchFailed otherwise."""
+    relay's transaction, all or nothing, and raises BatchFailed otherwise; and available(),
+    False while its transport is down (the relay then leaves every row alone)."""
 
     def publish(self, message: OutboxMessage) -> None: ...
 
@@ -52,6 +55,9 @@ class RelayResult:
     claimed: int = 0
     #: Stopped before the end of the claimed rows because the batch ran out of time.
     cut_short: bool = False
+    #: The transport itself is down (this process's sidecar): nothing was claimed or
+    #: charged to a row, so another relay whose transport works takes the rows at once.
+    unavailable: bool = False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -64,6 +70,8 @@ def relay_once(
 ) -> RelayResult:
     now = now or timezone.now()
     with _process_lock:
+        if hasattr(publisher, "available") and not publisher.available():
+            return RelayResult(unavailable=True)
         if hasattr(publisher, "publish_batch"):
             try:
                 return _relay_batch(publisher, batch_size=batch_size, now=now, batched=True)
@@ -122,6 +130,11 @@ def _relay_batch(
                 continue
             try:
                 publisher.publish(row)
+            except TransportUnavailable as exc:
+                # Not this row's fault: leave it (and the rest) for a relay that can publish.
+                logger.warning("relay paused, transport unavailable: %s", exc)
+                result.unavailable = True
+                break
             except Exception as exc:
                 blocked.add(row.partition_key)
                 row.attempts += 1
@@ -229,7 +242,12 @@ def relay_until_idle(publisher: Publisher, *, batch_size: int = BATCH_SIZE) -> R
         total.published += result.published
         total.failed += result.failed
         total.claimed += result.claimed
-        if result.published == 0 or (result.claimed < batch_size and not result.cut_short):
+        total.unavailable = result.unavailable
+        if (
+            result.unavailable
+            or result.published == 0
+            or (result.claimed < batch_size and not result.cut_short)
+        ):
             return total
 
 
@@ -261,6 +279,9 @@ class RelayLoop(threading.Thread):
                 # a commit or two, and this query would be a third of their work.
                 if result.failed or retry_in is not None:
                     retry_in = next_retry_delay()
+                if result.unavailable:
+                    # Look again soon: the first pass after the transport returns drains.
+                    retry_in = min(retry_in or UNAVAILABLE_RETRY_SECONDS, UNAVAILABLE_RETRY_SECONDS)
             except Exception:
                 logger.exception("outbox relay pass failed")
                 retry_in = None

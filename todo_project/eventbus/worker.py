@@ -15,12 +15,13 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from socketserver import ThreadingMixIn
 from typing import Any, Literal
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from django.conf import settings
 import django
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 
@@ -56,7 +57,12 @@ class AttemptCounter:
 
 
 def consume_message(
-    topic: str, data: bytes | str | dict[str, Any], dedup: DedupStore, attempts: AttemptCounter
+    topic: str,
+    data: bytes | str | dict[str, Any],
+    dedup: DedupStore,
+    attempts: AttemptCounter,
+    *,
+    message_id: str = "",
 ) -> Verdict:
     """Handle one delivered message; the verdict is the acknowledgement to send.
 
@@ -69,7 +75,10 @@ def consume_message(
         event = parse_envelope(data)
     except PoisonMessage as exc:
         logger.error("poison message on %s: %s", topic, exc)
-        DeadLetter.objects.create(topic=topic, raw=_text(raw), error=str(exc))
+        # The CloudEvent id, so the copy read back from `<topic>-dlq` is known.
+        DeadLetter.objects.create(
+            topic=topic, event_id=message_id[:64], raw=_text(raw), error=str(exc)
+        )
         EVENTS_CONSUMED.labels(topic=topic, handler="-", outcome="dead_letter").inc()
         return "drop"
     outcome = dispatch(topic, event, dedup)
@@ -109,19 +118,32 @@ def cloudevent_traceparent(message: Any) -> str | None:
 
 
 class TopicConsumer(threading.Thread):
-    """Pulls one topic through a Dapr streaming subscription and acknowledges each message."""
+    """Pulls one topic through a Dapr streaming subscription and acknowledges each message.
 
-    def __init__(self, gateway: Any, topic: str, dedup: DedupStore) -> None:
+    Messages are handled by up to ``concurrency`` threads at once. That keeps each key's
+    order: daprd hands the app one message of a Kafka partition at a time and sends the
+    next only after this one's acknowledgement, so the messages in flight together all
+    come from different partitions, which is to say from different users.
+    """
+
+    def __init__(
+        self, gateway: Any, topic: str, dedup: DedupStore, *, concurrency: int = 1
+    ) -> None:
         super().__init__(name=f"consumer-{topic}", daemon=True)
         self.gateway = gateway
         self.topic = topic
         self.dedup = dedup
+        self.concurrency = max(1, concurrency)
         self.attempts = AttemptCounter()
         self.stopping = threading.Event()
-        # Held while a message is being handled, so shutdown waits for its acknowledgement.
-        self.busy = threading.Lock()
+        # Counts the messages being handled, so shutdown waits for their acknowledgements.
+        self._in_flight = 0
+        self._idle = threading.Condition()
         self.subscription: Any = None
         self.ready = threading.Event()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix=f"handle-{topic}"
+        )
 
     def _open(self) -> Any:
         return self.gateway.subscribe(
@@ -130,7 +152,11 @@ class TopicConsumer(threading.Thread):
 
     def _handle(self, message: Any) -> Verdict:
         return consume_message(
-            self.topic, message.raw_data() or message.data(), self.dedup, self.attempts
+            self.topic,
+            message.raw_data() or message.data(),
+            self.dedup,
+            self.attempts,
+            message_id=str(message.id() or ""),
         )
 
     def run(self) -> None:
@@ -151,7 +177,15 @@ class TopicConsumer(threading.Thread):
             message = subscription.next_message()
             if message is None:
                 continue
-            with self.busy, use_traceparent(cloudevent_traceparent(message)):
+            with self._idle:
+                while self._in_flight >= self.concurrency:
+                    self._idle.wait()
+                self._in_flight += 1
+            self._pool.submit(self._process, subscription, message)
+
+    def _process(self, subscription: Any, message: Any) -> None:
+        try:
+            with use_traceparent(cloudevent_traceparent(message)):
                 try:
                     verdict = self._handle(message)
                 except Exception:
@@ -160,6 +194,10 @@ class TopicConsumer(threading.Thread):
                 finally:
                     close_old_connections()
                 self._acknowledge(subscription, message, verdict)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
     @staticmethod
     def _acknowledge(subscription: Any, message: Any, verdict: Verdict) -> None:
@@ -172,18 +210,21 @@ class TopicConsumer(threading.Thread):
 
     def stop(self, *, flush_seconds: float = 2.0) -> None:
         self.stopping.set()
-        with self.busy:  # let the message in hand finish and be acknowledged
-            if self.subscription is None:
-                return
-            # Closing cancels the stream at once; give the acknowledgement just queued a
-            # moment to leave. Were it lost anyway, the runtime redelivers the message and
-            # deduplication absorbs it: an effect is never lost, at worst retried.
-            pending = getattr(self.subscription, "_send_queue", None)
-            deadline = time.monotonic() + flush_seconds
-            while pending is not None and not pending.empty() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.05)
-            self.subscription.close()
+        with self._idle:  # let the messages in hand finish and be acknowledged
+            while self._in_flight:
+                self._idle.wait(0.1)
+        self._pool.shutdown(wait=True)
+        if self.subscription is None:
+            return
+        # Closing cancels the stream at once; give the acknowledgements just queued a
+        # moment to leave. Were one lost anyway, the runtime redelivers the message and
+        # deduplication absorbs it: an effect is never lost, at worst retried.
+        pending = getattr(self.subscription, "_send_queue", None)
+        deadline = time.monotonic() + flush_seconds
+        while pending is not None and not pending.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        self.subscription.close()
 
 
 def record_dead_letter(dlq_topic: str, raw: bytes) -> bool:

@@ -92,7 +92,10 @@ class Command(BaseCommand):
             return embedded_loops()
         gateway = dapr_gateway()
         dedup = DaprStateDedup(gateway)
-        consumers: list[Any] = [TopicConsumer(gateway, topic, dedup) for topic in TOPICS]
+        consumers: list[Any] = [
+            TopicConsumer(gateway, topic, dedup, concurrency=settings.WORKER_CONCURRENCY)
+            for topic in TOPICS
+        ]
         consumers += [DeadLetterConsumer(gateway, dead_letter_topic(t), dedup) for t in TOPICS]
         return [
             *consumers,
