@@ -10,7 +10,7 @@ NODE_MODULES := static/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime bench-api bench-events bench-reminders chart-check clean
+.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime bench-api bench-events bench-reminders bench-events-dapr bench-reminders-dapr chart-check clean
 
 help:
 	@echo "make run    set up and start the app on http://$(HOST):$(PORT) (embedded mode)"
@@ -81,6 +81,13 @@ bench-events: setup
 
 bench-reminders: setup
 	$(PY) -m tests.bench.bench_reminders
+
+# The same two on the real runtime (tests/bench/bench_dapr.py).
+bench-events-dapr: setup services dapr-runtime
+	$(PY) -m tests.bench.bench_dapr events
+
+bench-reminders-dapr: setup services dapr-runtime
+	$(PY) -m tests.bench.bench_dapr reminders
 
 chart-check:
 	bash helm/chart-check.sh

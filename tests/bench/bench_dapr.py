@@ -221,12 +221,19 @@ def bench_reminders(bench: Bench, *, count: int, window: float, lead: float) -> 
             file=sys.stderr,
         )
     end = first + timedelta(seconds=window)
-    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 15)
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 5)
     ids = list(due)
-    rows = bench.db(
-        "SELECT task_id, created_at FROM notifications_notification WHERE task_id = ANY(%s)",
-        ids,
-    )
+
+    def notified() -> list[tuple[Any, ...]]:
+        return bench.db(
+            "SELECT task_id, created_at FROM notifications_notification WHERE task_id = ANY(%s)",
+            ids,
+        )
+
+    # A reminder that is late is not missed: wait (up to 3 minutes) for the stragglers.
+    deadline = time.monotonic() + 180
+    while len(rows := notified()) < count and time.monotonic() < deadline:
+        time.sleep(2)
     per_task: dict[int, list[datetime]] = {}
     for task_id, created_at in rows:
         per_task.setdefault(int(task_id), []).append(created_at)
@@ -241,7 +248,7 @@ def bench_reminders(bench: Bench, *, count: int, window: float, lead: float) -> 
         row("reminders: lateness p50", f"{percentile(lateness, 50):.0f} ms"),
         row("reminders: lateness p99", f"{p99:.0f} ms", "<= 1000 ms", p99 <= 1000),
         row("reminders: lateness max", f"{max(lateness, default=float('nan')):.0f} ms"),
-        row("reminders: missed", str(missed), "0", missed == 0),
+        row("reminders: missed (not fired 3 min after)", str(missed), "0", missed == 0),
         row("reminders: duplicated", str(duplicated), "0", duplicated == 0),
     ]
 

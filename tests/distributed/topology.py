@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -40,7 +41,7 @@ WORKER_APP_ID = "todo-worker"
 #: Where dapr/config.yaml sends spans (Zipkin's default port on this machine).
 ZIPKIN_PORT = 9411
 TOPICS = ("task-events", "task-updates", "reminders")
-PARTITIONS = 3
+PARTITIONS = int(os.environ.get("KAFKA_PARTITIONS", "12"))
 #: The secrets file daprd reads through the `localsecretstore` component
 #: (dapr/secretstore.yaml names it relative to daprd's working directory).
 SECRETS_FILE = "secrets.json"
@@ -245,6 +246,19 @@ class Ports:
     worker_app: int = field(default_factory=free_port)
     sidecars: dict[str, dict[str, int]] = field(default_factory=dict)
 
+    @classmethod
+    def remembered(cls, path: Path) -> Ports:
+        """The ports of the last run in ``path`` (new ones the first time): the scheduler's
+        embedded etcd keeps its peer address in its data, so a restart must reuse it, and
+        its jobs (future reminders) survive only if the same etcd comes back."""
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        ports = cls()
+        for app_id in (WEB_APP_ID, WORKER_APP_ID):
+            ports.sidecar(app_id)
+        path.write_text(json.dumps(dataclasses.asdict(ports)))
+        return ports
+
     def sidecar(self, app_id: str) -> dict[str, int]:
         if app_id not in self.sidecars:
             self.sidecars[app_id] = {
@@ -272,6 +286,7 @@ class Topology:
         web_port: int | None = None,
         app_env: Mapping[str, str] | None = None,
         paths: RuntimePaths | None = None,
+        ports: Ports | None = None,
     ) -> None:
         self.paths = paths or runtime_paths()
         self.workdir = workdir
@@ -280,7 +295,7 @@ class Topology:
         self.database_url = database_url
         self.redis_url = redis_url
         self.host = host
-        self.ports = Ports()
+        self.ports = ports or Ports()
         if web_port:
             self.ports.web = web_port
         #: The Dapr API token (app -> sidecar) and app token (sidecar -> app's job route).
@@ -689,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_url=args.redis_url,
         host=args.host,
         web_port=args.port,
+        ports=Ports.remembered(workdir / "ports.json"),
         app_env={"ALLOWED_HOSTS": "*" if args.host in {"0.0.0.0", "::"} else "127.0.0.1,localhost"},
     )
     stopping = False

@@ -63,7 +63,7 @@ def check_state_key(key: str) -> str:
     return key
 
 
-class _TraceparentInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _TraceparentInterceptor(grpc.UnaryUnaryClientInterceptor):
     """Adds the current W3C ``traceparent`` to every unary call's metadata."""
 
     def intercept_unary_unary(
@@ -294,7 +294,8 @@ class DaprGateway:
             return client.subscribe(
                 pubsub_name=self.pubsub_name,
                 topic=topic,
-                metadata=metadata,
+                # Annotated as pairs, but the SDK puts it into a protobuf map: a dict.
+                metadata=metadata,  # type: ignore[arg-type]
                 dead_letter_topic=dead_letter_topic,
             )
         except Exception as err:

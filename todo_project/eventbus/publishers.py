@@ -28,6 +28,9 @@ class BatchFailed(Exception):
     """A batch could not be delivered as a whole; nothing of it may be kept."""
 
 
+BATCH_ROWS = 200
+
+
 class TransportUnavailable(Exception):
     """The transport failed, not the row (the sidecar is down): the relay charges no
     attempt to the row and stops its pass."""
@@ -93,6 +96,10 @@ def _count_consumed(handled: list[tuple[str, str, int]]) -> None:
 
 
 class DaprPublisher:
+    #: Rows per publish_batch call: one bulk publish costs about the same for 1 or 200
+    #: rows (30 ms here), so the relay's time-based chunk sizing does not apply.
+    chunk_rows = BATCH_ROWS
+
     def __init__(self, gateway: DaprGateway) -> None:
         self.gateway = gateway
 

@@ -243,7 +243,8 @@ def record_dead_letter(dlq_topic: str, raw: bytes) -> bool:
         data = None
     if isinstance(data, dict):
         # Our envelope, or a CloudEvent around it: the event id, else the CloudEvent id.
-        inner = data.get("data") if isinstance(data.get("data"), dict) else {}
+        wrapped = data.get("data")
+        inner: dict[str, Any] = wrapped if isinstance(wrapped, dict) else {}
         event_id = str(data.get("event_id") or inner.get("event_id") or data.get("id") or "")
     known = DeadLetter.objects.filter(topic=topic)
     if event_id and known.filter(event_id=event_id[:64]).exists():
