@@ -29,6 +29,15 @@ def _job(topology: Topology, task_id: int) -> httpx.Response:
     return sidecar_get(topology, WORKER_APP_ID, f"/v1.0-alpha1/jobs/reminder-task-{task_id}")
 
 
+def _with_reminder(topology: Topology, user: TierUser, title: str, at: datetime) -> int:
+    """Create a task reminding at `at` and wait until the worker scheduled its job."""
+    created = user.api.post("/todos", json={"title": title, "reminder_at": at.isoformat()})
+    assert created.status_code == 201, created.text
+    task_id = int(created.json()["id"])
+    wait_until(lambda: _job(topology, task_id).status_code == 200, timeout=20, what="the job")
+    return task_id
+
+
 def _notifications(database: Database, task_id: int) -> list[tuple[int, datetime]]:
     return database.rows(
         "SELECT id, created_at FROM notifications_notification WHERE task_id = %s", task_id
@@ -83,12 +92,7 @@ def test_a_reminder_fires_once_through_the_scheduler_and_reaches_the_websocket(
 def test_a_changed_reminder_replaces_its_job(
     topology: Topology, database: Database, tier_user: TierUser
 ) -> None:
-    later = _soon(120)
-    created = tier_user.api.post(
-        "/todos", json={"title": "moved", "reminder_at": later.isoformat()}
-    )
-    task_id = created.json()["id"]
-    wait_until(lambda: _job(topology, task_id).status_code == 200, timeout=20, what="the job")
+    task_id = _with_reminder(topology, tier_user, "moved", _soon(120))
     sooner = _soon(3)
     changed = tier_user.api.patch(f"/todos/{task_id}", json={"reminder_at": sooner.isoformat()})
     assert changed.status_code == 200
@@ -133,11 +137,7 @@ def test_a_reminder_due_while_the_worker_is_stopped_fires_once_when_it_is_back(
     topology: Topology, database: Database, tier_user: TierUser
 ) -> None:
     reminder_at = _soon(5)
-    created = tier_user.api.post(
-        "/todos", json={"title": "while away", "reminder_at": reminder_at.isoformat()}
-    )
-    task_id = created.json()["id"]
-    wait_until(lambda: _job(topology, task_id).status_code == 200, timeout=20, what="the job")
+    task_id = _with_reminder(topology, tier_user, "while away", reminder_at)
     topology.worker.stop()
     try:
         # Due while the worker is down; its sidecar stays up (a container restart in a pod).

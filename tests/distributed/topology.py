@@ -43,7 +43,7 @@ ZIPKIN_PORT = 9411
 TOPICS = ("task-events", "task-updates", "reminders")
 PARTITIONS = int(os.environ.get("KAFKA_PARTITIONS", "12"))
 #: The secrets file daprd reads through the `localsecretstore` component
-#: (dapr/secretstore.yaml names it relative to daprd's working directory).
+#: (dapr/components/secretstore.yaml names it relative to daprd's working directory).
 SECRETS_FILE = "secrets.json"
 
 
