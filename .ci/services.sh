@@ -15,7 +15,7 @@ apt_install() {
 }
 
 missing=()
-command -v pg_ctlcluster >/dev/null 2>&1 && ls /etc/postgresql/*/main >/dev/null 2>&1 || missing+=(postgresql)
+{ command -v pg_ctlcluster >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -23,7 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi
 
-pg_version=$(ls /etc/postgresql | sort -V | tail -n1)
+pg_version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+if [ ! -f "/etc/postgresql/$pg_version/main/pg_hba.conf" ]; then
+  log "creating the PostgreSQL $pg_version cluster 'main'"
+  pg_createcluster "$pg_version" main >/dev/null
+fi
 hba="/etc/postgresql/$pg_version/main/pg_hba.conf"
 if ! grep -q '^# todo: trust local TCP' "$hba"; then
   log "PostgreSQL $pg_version: trusting TCP connections from this machine"
