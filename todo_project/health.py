@@ -41,22 +41,11 @@ async def _channel_layer_roundtrip() -> None:
 
 
 def _check_sidecar() -> str:
-    import urllib.request
+    # The same probe the relay asks before it claims rows (one request, API token included).
+    from todo_project.eventbus.dapr_gateway import sidecar_healthy
 
-    from dapr.conf import settings as dapr_settings
-
-    url = (
-        f"http://{dapr_settings.DAPR_RUNTIME_HOST}:{dapr_settings.DAPR_HTTP_PORT}"
-        "/v1.0/healthz/outbound"
-    )
-    headers = {}
-    if dapr_settings.DAPR_API_TOKEN:
-        headers["dapr-api-token"] = str(dapr_settings.DAPR_API_TOKEN)
-    with urllib.request.urlopen(
-        urllib.request.Request(url, headers=headers), timeout=2
-    ) as response:
-        if response.status >= 300:
-            raise RuntimeError(f"sidecar answered {response.status}")
+    if not sidecar_healthy(timeout=2.0):
+        raise RuntimeError("no 2xx from the sidecar's /v1.0/healthz/outbound")
     return "ok"
 
 
