@@ -595,17 +595,10 @@ class Topology:
             )
 
     def migrate(self) -> None:
-        env = self.app_environment(WEB_APP_ID)
-        env["DATABASE_URL"] = self.database_url
-        env.pop("DATABASE_URL_SECRET", None)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        self.manage("migrate", "--noinput", "-v", "0")
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A management command on the topology's database, without sidecar or events."""
         env = self.app_environment(WEB_APP_ID)
         env["DATABASE_URL"] = self.database_url
         env.pop("DATABASE_URL_SECRET", None)

@@ -28,9 +28,6 @@ class BatchFailed(Exception):
     """A batch could not be delivered as a whole; nothing of it may be kept."""
 
 
-BATCH_ROWS = 200
-
-
 class TransportUnavailable(Exception):
     """The transport failed, not the row (the sidecar is down): the relay charges no
     attempt to the row and stops its pass."""
@@ -96,9 +93,9 @@ def _count_consumed(handled: list[tuple[str, str, int]]) -> None:
 
 
 class DaprPublisher:
-    #: Rows per publish_batch call: one bulk publish costs about the same for 1 or 200
-    #: rows (30 ms here), so the relay's time-based chunk sizing does not apply.
-    chunk_rows = BATCH_ROWS
+    #: One bulk publish costs about the same for 1 or 200 rows (30 ms here): the relay
+    #: hands over every ready row at once instead of sizing chunks by time.
+    whole_batches = True
 
     def __init__(self, gateway: DaprGateway) -> None:
         self.gateway = gateway
@@ -117,7 +114,7 @@ class DaprPublisher:
             try:
                 self.gateway.publish(
                     topic=message.topic,
-                    data=json.dumps(message.envelope, separators=(",", ":")).encode(),
+                    data=_data(message),
                     event_id=str(message.event_id),
                     partition_key=message.partition_key,
                 )
@@ -145,14 +142,7 @@ class DaprPublisher:
                 with use_traceparent(run[0].traceparent or None):
                     failed = self.gateway.publish_many(
                         topic=run[0].topic,
-                        events=[
-                            (
-                                json.dumps(m.envelope, separators=(",", ":")).encode(),
-                                str(m.event_id),
-                                m.partition_key,
-                            )
-                            for m in run
-                        ],
+                        events=[(_data(m), str(m.event_id), m.partition_key) for m in run],
                     )
                 if failed:
                     raise BatchFailed(
@@ -160,6 +150,11 @@ class DaprPublisher:
                     )
         except DaprUnavailable as exc:
             raise BatchFailed(str(exc)) from exc
+
+
+def _data(message: OutboxMessage) -> bytes:
+    """The row's envelope as the compact JSON that goes on the wire."""
+    return json.dumps(message.envelope, separators=(",", ":")).encode()
 
 
 @cache

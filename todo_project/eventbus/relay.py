@@ -106,9 +106,10 @@ def _relay_batch(
                 result.cut_short = True  # the rest stays pending, in order, for the next pass
                 rows = []
                 break
-            # A publisher whose cost hardly grows with the batch (one bulk call) says how
-            # many rows to hand it; otherwise chunks are sized from how long rows took.
-            size = getattr(publisher, "chunk_rows", None) or _chunk_size(deadline)
+            # A publisher whose cost hardly grows with the batch (one bulk call) takes all
+            # the ready rows; otherwise chunks are sized from how long rows took.
+            whole = getattr(publisher, "whole_batches", False)
+            size = len(batch) if whole else _chunk_size(deadline)
             chunk = batch[start : start + size]
             started = time.monotonic()
             publisher.publish_batch(chunk)  # type: ignore[attr-defined]
@@ -283,8 +284,10 @@ class RelayLoop(threading.Thread):
                 if result.failed or retry_in is not None:
                     retry_in = next_retry_delay()
                 if result.unavailable:
-                    # Look again soon: the first pass after the transport returns drains.
-                    retry_in = min(retry_in or UNAVAILABLE_RETRY_SECONDS, UNAVAILABLE_RETRY_SECONDS)
+                    # Rows' backoffs do not matter while nothing can be published: look
+                    # again at this pace, and the first pass after the transport returns
+                    # drains (never a busy loop on a row that was due already).
+                    retry_in = UNAVAILABLE_RETRY_SECONDS
             except Exception:
                 logger.exception("outbox relay pass failed")
                 retry_in = None
