@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every process of the app:
-#   web (default):  daphne -b 0.0.0.0 -p 8000 todo_project.asgi:application
+#   web (default):  daphne on 8000 (pages, API, WebSockets) and 9102 (/metrics alone),
+#                   the command the chart's web Deployment runs
 #   worker:         python manage.py worker           (override the args)
 #   migrations:     python manage.py migrate --noinput
 #
@@ -52,7 +53,8 @@ ENV PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=todo_project.settings \
     STATIC_ROOT=/app/staticfiles \
     DATA_DIR=/tmp/data \
-    DEBUG=false
+    DEBUG=false \
+    METRICS_PORT=9102
 # tini as PID 1 forwards SIGTERM to the app and reaps children; no compilers here.
 RUN apt-get update \
  && apt-get install --yes --no-install-recommends tini \
@@ -67,6 +69,6 @@ COPY --from=static /src/staticfiles /app/staticfiles
 # Bytecode compiled at build time: the root filesystem is read-only at runtime.
 RUN python -m compileall -q /app /opt/venv/lib
 USER 10001:10001
-EXPOSE 8000 8001
+EXPOSE 8000 8001 9102
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "todo_project.asgi:application"]
+CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--endpoint", "tcp:port=9102:interface=0.0.0.0", "--proxy-headers", "todo_project.asgi:application"]

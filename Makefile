@@ -10,7 +10,7 @@ NODE_MODULES := static/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime bench-api bench-events bench-reminders bench-events-dapr bench-reminders-dapr chart-check clean
+.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime chart-tools bench-api bench-events bench-reminders bench-events-dapr bench-reminders-dapr chart-check clean
 
 help:
 	@echo "make run    set up and start the app on http://$(HOST):$(PORT) (embedded mode)"
@@ -18,7 +18,8 @@ help:
 	@echo "make run-dapr   the distributed mode on this machine: Kafka, Dapr, PostgreSQL, Redis"
 	@echo "make services   install (Debian) and start PostgreSQL, Redis and Chromium for the suite"
 	@echo "make dapr-runtime   build daprd + scheduler and collect Kafka into .runtime/ (once)"
-	@echo "make lint   ruff + mypy;  make chart-check  helm lint/template (needs helm)"
+	@echo "make lint   ruff + mypy;  make chart-check  helm lint + schema validation of the chart"
+	@echo "make chart-tools   pinned helm and CRD schemas into .runtime/ (once; make test does it)"
 	@echo "make bench-api | bench-events | bench-reminders   benchmarks (PostgreSQL)"
 
 $(PY):
@@ -60,7 +61,12 @@ dapr-runtime:
 run-dapr: setup services dapr-runtime
 	$(PY) -m tests.distributed.topology --host $(HOST) --port $(PORT)
 
-test: setup
+# helm (from the Go module proxy), the CRDs of Dapr and the Prometheus Operator and the
+# Strimzi validators, pinned in helm/tools.env, into .runtime/; a second run does nothing.
+chart-tools: setup
+	PATH="$$PATH:$(CURDIR)/$(BIN)" bash helm/install-tools.sh
+
+test: setup chart-tools
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
@@ -89,8 +95,8 @@ bench-events-dapr: setup services dapr-runtime
 bench-reminders-dapr: setup services dapr-runtime
 	$(PY) -m tests.bench.bench_dapr reminders
 
-chart-check:
-	bash helm/chart-check.sh
+chart-check: setup chart-tools
+	PYTHON=$(PY) bash helm/chart-check.sh
 
 clean:
 	rm -rf $(VENV) static/node_modules staticfiles data .pytest_cache .mypy_cache .ruff_cache

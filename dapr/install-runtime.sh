@@ -48,11 +48,6 @@ build_dapr() {
   (cd "$work" && CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" \
       -o "$DAPR_BIN.partial/scheduler" ./cmd/scheduler)
-  # The CRDs of this version, for offline validation of the chart's Dapr objects.
-  if [ -d "$work/charts/dapr/crds" ]; then
-    mkdir -p "$RUNTIME_DIR/dapr-$DAPR_VERSION/crds"
-    cp "$work"/charts/dapr/crds/*.yaml "$RUNTIME_DIR/dapr-$DAPR_VERSION/crds/"
-  fi
   rm -rf "$DAPR_BIN" && mv "$DAPR_BIN.partial" "$DAPR_BIN"
   rm -rf "$work"
   log "dapr $DAPR_VERSION built in $(( $(date +%s) - started )) s: $(du -sh "$DAPR_BIN" | cut -f1)"

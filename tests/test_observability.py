@@ -113,6 +113,26 @@ def test_metrics_endpoint_only_answers_get(client: Client) -> None:
     assert client.post("/metrics").status_code == 405
 
 
+def test_with_a_metrics_port_the_web_serves_metrics_there_only(
+    client: Client, settings: Any
+) -> None:
+    settings.METRICS_PORT = 9102
+
+    assert client.get("/metrics", SERVER_PORT="8000").status_code == 404
+    served = client.get("/metrics", SERVER_PORT="9102")
+    assert served.status_code == 200
+    assert b"todo_outbox_backlog" in served.content
+
+
+@pytest.mark.urls("todo_project.eventbus.app_channel_urls")
+def test_the_worker_app_channel_serves_metrics_whatever_the_metrics_port(
+    client: Client, settings: Any
+) -> None:
+    settings.METRICS_PORT = 9102
+
+    assert client.get("/metrics", SERVER_PORT="8001").status_code == 200
+
+
 # ---------------------------------------------------------------------- MetricsMiddleware
 
 

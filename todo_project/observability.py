@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -111,8 +112,18 @@ def render_metrics() -> tuple[bytes, str]:
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """/metrics of the worker's app channel, which no ingress reaches."""
     body, content_type = render_metrics()
     return HttpResponse(body, content_type=content_type)
+
+
+@require_GET
+def web_metrics_view(request: HttpRequest) -> HttpResponse:
+    """/metrics of the web app: with METRICS_PORT set, only on requests to that port, so
+    the port an ingress routes to never serves it."""
+    if settings.METRICS_PORT and request.META.get("SERVER_PORT") != str(settings.METRICS_PORT):
+        raise Http404("metrics are served on the metrics port")
+    return metrics_view(request)
 
 
 def _route_label(request: HttpRequest) -> str:

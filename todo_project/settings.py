@@ -223,6 +223,9 @@ OUTBOX_MAX_ATTEMPTS_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_MAX_BACKOFF_S
 REMINDER_JOB_RETRY_SECONDS = env_int("REMINDER_JOB_RETRY_SECONDS", 5)
 REMINDER_JOB_MAX_RETRIES = env_int("REMINDER_JOB_MAX_RETRIES", 720)
 HANDLER_MAX_ATTEMPTS = env_int("HANDLER_MAX_ATTEMPTS", 5)
+# A port of its own for the web's /metrics (daphne listens on both): /metrics then answers
+# 404 on the public port, so an ingress routing to that port cannot expose it. 0: no split.
+METRICS_PORT = env_int("METRICS_PORT", 0)
 WORKER_HOST = os.environ.get("WORKER_HOST", "127.0.0.1")
 WORKER_PORT = env_int("WORKER_PORT", 8001)
 # Messages of one topic the Dapr worker handles at once (one per Kafka partition at most:

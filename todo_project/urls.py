@@ -13,5 +13,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", observability.metrics_view, name="metrics"),
+    path("metrics", observability.web_metrics_view, name="metrics"),
 ]

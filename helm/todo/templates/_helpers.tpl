@@ -162,6 +162,10 @@ DAPR_PUBSUB_NAME: {{ .Values.dapr.pubsub.name | quote }}
 DAPR_STATESTORE_NAME: {{ .Values.dapr.statestore.name | quote }}
 WORKER_HOST: "0.0.0.0"
 WORKER_PORT: {{ .Values.worker.port | int | quote }}
+WORKER_CONCURRENCY: {{ .Values.worker.concurrency | int | quote }}
+HANDLER_MAX_ATTEMPTS: {{ .Values.worker.handlerMaxAttempts | int | quote }}
+REMINDER_JOB_RETRY_SECONDS: {{ .Values.worker.reminderJobs.retrySeconds | int | quote }}
+REMINDER_JOB_MAX_RETRIES: {{ .Values.worker.reminderJobs.maxRetries | int | quote }}
 DATA_DIR: "/tmp/data"
 PYTHONDONTWRITEBYTECODE: "1"
 {{- range $name, $value := .Values.config.extraEnv }}
@@ -263,4 +267,17 @@ minAvailable: {{ .minAvailable }}
 {{- else }}
 maxUnavailable: {{ .maxUnavailable }}
 {{- end }}
+{{- end }}
+
+{{/* The web container's command (the Dockerfile's CMD is the same with the default ports). */}}
+{{- define "todo.webArgs" -}}
+- daphne
+- --bind
+- 0.0.0.0
+- --port
+- {{ .Values.web.port | int | quote }}
+- --endpoint
+- {{ printf "tcp:port=%d:interface=0.0.0.0" (.Values.web.metricsPort | int) | quote }}
+- --proxy-headers
+- todo_project.asgi:application
 {{- end }}
