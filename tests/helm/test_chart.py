@@ -247,12 +247,18 @@ def test_chart_created_secret_holds_the_keys_the_pods_read() -> None:
     rendered = render("default")
     secret = rendered.one("Secret", "todo-secrets")
     assert {"SECRET_KEY", "DATABASE_URL", "JWT_SIGNING_KEY"} <= secret["data"].keys()
+    # Read by the state store component: present even when empty.
+    assert secret["data"]["REDIS_PASSWORD"] == ""
     assert base64.b64decode(secret["data"]["DATABASE_URL"]).decode() == DATABASE_URL
     for component in APP_POD_COMPONENTS:
         for env in rendered.container(component)["env"]:
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if ref and ref["name"] == "todo-secrets" and not ref.get("optional"):
                 assert ref["key"] in secret["data"], ref
+    for component in rendered.all("Component"):
+        for item in component["spec"]["metadata"]:
+            if "secretKeyRef" in item and item["secretKeyRef"]["name"] == "todo-secrets":
+                assert item["secretKeyRef"]["key"] in secret["data"], item
 
 
 def test_every_secret_can_come_from_an_existing_secret() -> None:
