@@ -403,6 +403,7 @@ def test_dapr_annotations_identify_the_apps(rendered: Rendered) -> None:
         assert pod_annotations["dapr.io/enable-metrics"] == "true"
         assert pod_annotations["dapr.io/metrics-port"] == "9090"
         assert pod_annotations["dapr.io/log-as-json"] == "true"
+        assert pod_annotations["dapr.io/sidecar-seccomp-profile-type"] == "RuntimeDefault"
         assert pod_annotations["dapr.io/api-token-secret"] in rendered.secret_names()
     assert worker["dapr.io/app-token-secret"] in rendered.secret_names()
 

@@ -250,6 +250,7 @@ dapr.io/log-level: {{ .root.Values.dapr.logLevel | quote }}
 dapr.io/log-as-json: {{ .root.Values.dapr.logAsJson | quote }}
 dapr.io/enable-metrics: {{ .root.Values.dapr.enableMetrics | quote }}
 dapr.io/metrics-port: {{ .root.Values.dapr.metricsPort | int | quote }}
+dapr.io/sidecar-seccomp-profile-type: "RuntimeDefault"
 dapr.io/graceful-shutdown-seconds: {{ .root.Values.dapr.gracefulShutdownSeconds | int | quote }}
 dapr.io/sidecar-cpu-request: {{ .root.Values.dapr.sidecarResources.cpuRequest | quote }}
 dapr.io/sidecar-memory-request: {{ .root.Values.dapr.sidecarResources.memoryRequest | quote }}
