@@ -718,10 +718,13 @@ def test_cloud_uses_external_kafka_over_sasl_tls_and_serves_tls() -> None:
     assert "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]
     assert rendered.one("HorizontalPodAutoscaler")["spec"]["minReplicas"] >= 2
     assert rendered.one("PodDisruptionBudget", "todo-web")["spec"]["minAvailable"] == 1
-    spread = rendered.pod("web")["topologySpreadConstraints"]
-    assert {c["topologyKey"] for c in spread} >= {"topology.kubernetes.io/zone"}
-    for constraint in spread:
-        assert selects(constraint["labelSelector"], pod_labels(rendered, "web"))
+    for component in APP_POD_COMPONENTS:
+        spread = rendered.pod(component)["topologySpreadConstraints"]
+        assert {c["topologyKey"] for c in spread} >= {"topology.kubernetes.io/zone"}
+        for constraint in spread:
+            assert selects(constraint["labelSelector"], pod_labels(rendered, component))
+            other = "worker" if component == "web" else "web"
+            assert not selects(constraint["labelSelector"], pod_labels(rendered, other))
 
 
 # ----------------------------------------------------------- routes served by the app
