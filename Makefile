@@ -41,7 +41,7 @@ migrate: setup
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	$(PY) manage.py ensure_demo_user
+	$(PY) manage.py ensure_demo_user --host $(HOST)
 	@echo "Serving on http://$(HOST):$(PORT)/  (API docs: /api/docs, admin: /admin/)"
 	exec $(BIN)/daphne -b $(HOST) -p $(PORT) todo_project.asgi:application
 

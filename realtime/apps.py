@@ -8,6 +8,7 @@ class RealtimeConfig(AppConfig):
     def ready(self) -> None:
         from todo_project.eventbus.registry import register_handlers
 
-        from . import handlers
+        from . import handlers, revocation
 
         register_handlers(handlers.HANDLERS)
+        revocation.connect()

@@ -10,6 +10,9 @@ from todo_project.observability import WEBSOCKET_CONNECTIONS
 
 #: Close code for an anonymous connection (4000-4999 are application codes).
 UNAUTHENTICATED = 4401
+#: Close code when the sign-in the socket was opened with has ended (logout, password
+#: change, sign out everywhere).
+SIGNED_OUT = 4403
 
 
 def user_group(user_id: int) -> str:
@@ -18,6 +21,8 @@ def user_group(user_id: int) -> str:
 
 class LiveUpdatesConsumer(AsyncWebsocketConsumer):
     group: str | None = None
+    session_key: str | None = None
+    auth_epoch: int = 0
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -25,6 +30,9 @@ class LiveUpdatesConsumer(AsyncWebsocketConsumer):
             await self.close(code=UNAUTHENTICATED)
             return
         self.group = user_group(user.pk)
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        self.auth_epoch = user.auth_epoch
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         WEBSOCKET_CONNECTIONS.inc()
@@ -41,3 +49,14 @@ class LiveUpdatesConsumer(AsyncWebsocketConsumer):
     async def live_fragment(self, message: dict[str, Any]) -> None:
         """Group message {"type": "live.fragment", "html": "..."} from the push handler."""
         await self.send(text_data=message["html"])
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """Group message {"type": "session.ended", "session_key": ...}: a logout."""
+        if self.session_key is not None and message["session_key"] == self.session_key:
+            await self.close(code=SIGNED_OUT)
+
+    async def sign_ins_revoked(self, message: dict[str, Any]) -> None:
+        """Group message {"type": "sign_ins.revoked", "auth_epoch": n}: sockets opened
+        before the user's sign-ins were revoked close."""
+        if self.auth_epoch < int(message["auth_epoch"]):
+            await self.close(code=SIGNED_OUT)

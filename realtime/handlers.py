@@ -51,11 +51,14 @@ def nobody_listens(user_id: int) -> bool:
 
 
 def send_to_user(user_id: int, html: str) -> None:
+    group_send(user_group(user_id), {"type": "live.fragment", "html": html})
+
+
+def group_send(group: str, message: dict[str, Any]) -> None:
+    """Send a channel-layer message to a group from synchronous code (handlers, views)."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "live.fragment", "html": html}
-    group = user_group(user_id)
     loop = _daphne_loop() if isinstance(layer, InMemoryChannelLayer) else None
     if loop is not None:
         # Embedded mode: the in-memory layer's queues belong to daphne's event loop and are

@@ -20,6 +20,14 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every test starts with no attempt counted (the limits are process-wide)."""
+    from todo_project.accounts import throttle
+
+    throttle.limiter().storage.reset()
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     counter = iter(range(1, 10_000))

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from todo_project.eventbus.selectors import outbox_stats
+from todo_project.operators import is_operator
 
 
 @never_cache
@@ -76,7 +77,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["outbox"] = f"error: {type(exc).__name__}"
         ready = False
     status = "unavailable" if not ready else "degraded" if degraded else "ready"
-    return JsonResponse({"status": status, "checks": checks}, status=200 if ready else 503)
+    body: dict[str, object] = {"status": status}
+    if is_operator(request):  # errors and backlog figures are not for the public
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 def _channel_layer_check() -> str:

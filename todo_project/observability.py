@@ -30,6 +30,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from todo_project.operators import is_operator
+
 try:  # python-json-logger >= 3.1
     from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 except ImportError:  # pragma: no cover - older python-json-logger
@@ -119,10 +121,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def web_metrics_view(request: HttpRequest) -> HttpResponse:
-    """/metrics of the web app: with METRICS_PORT set, only on requests to that port, so
-    the port an ingress routes to never serves it."""
+    """/metrics of the web app, for operators only (operators.py): with METRICS_PORT set,
+    only on that port, so the port an ingress routes to never serves it."""
     if settings.METRICS_PORT and request.META.get("SERVER_PORT") != str(settings.METRICS_PORT):
         raise Http404("metrics are served on the metrics port")
+    if not is_operator(request):
+        raise Http404("metrics are for operators")
     return metrics_view(request)
 
 
@@ -132,6 +136,11 @@ def _route_label(request: HttpRequest) -> str:
     if not route:
         return UNMATCHED_ROUTE
     return "/" + route.lstrip("^/")
+
+
+#: Method label values: anything else (a client may send any token as a method) is
+#: "other", so no client can grow the metrics without bound.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class MetricsMiddleware:
@@ -168,7 +177,7 @@ class MetricsMiddleware:
     @staticmethod
     def _observe(request: HttpRequest, response: HttpResponse, started: float) -> None:
         HTTP_REQUEST_LATENCY.labels(
-            method=request.method or "",
+            method=request.method if request.method in HTTP_METHODS else "other",
             route=_route_label(request),
             status=str(response.status_code),
         ).observe(time.perf_counter() - started)
@@ -287,6 +296,15 @@ class TraceContextFilter(logging.Filter):
 # --------------------------------------------------------------------------- logging
 
 JSON_LOG_FIELDS = ("levelname", "name", "message", "trace_id", "span_id")
+
+
+class TextFormatter(logging.Formatter):
+    """Plain lines in which a message cannot start a line of its own: CR and LF in it
+    (a task title, a username) are written as \\r and \\n. Tracebacks stay multi-line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = record.message.replace("\r", "\\r").replace("\n", "\\n")
+        return super().formatMessage(record)
 
 
 class JsonFormatter(_BaseJsonFormatter):

@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from todo_project.installation import installation_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "data"))
 
@@ -40,11 +42,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer") from exc
 
 
-DEV_SECRET_KEY = "django-insecure-dev-key-for-local-embedded-mode-only"
 DEBUG = env_bool("DEBUG", default=True)
-SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured("DEBUG is off but SECRET_KEY is the development key: set it.")
+# A local run gets a key of its own, generated into the data folder (installation.py);
+# with DEBUG off every replica must share one, so it must be given.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY (shared by every replica).")
+    SECRET_KEY = installation_secret_key(DATA_DIR)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -62,6 +67,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    # Serves Swagger UI from its own static files (no CDN) under our CSP.
+    "ninja",
     "todo_project.accounts",
     "todo_project.eventbus",
     "tasks",
@@ -79,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "todo_project.accounts.middleware.ThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -136,7 +144,17 @@ if IS_POSTGRES and env_bool("DB_POOL", default=True):
         "timeout": 10,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Error pages and reports mask the passwords inside DATABASE_URL, REDIS_URL, ...
+DEFAULT_EXCEPTION_REPORTER_FILTER = "todo_project.error_reports.CredentialSafeReporterFilter"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["todo_project.accounts.backends.ThrottledModelBackend"]
+# Credential endpoints (todo_project/accounts/throttle.py), in the syntax of `limits`.
+RATE_LIMITS = {
+    "credentials-per-address": os.environ.get("RATE_LIMIT_CREDENTIALS", "20/minute"),
+    "signups-per-address": os.environ.get("RATE_LIMIT_SIGNUPS", "5/hour"),
+    "failures-per-username": os.environ.get("RATE_LIMIT_LOGIN_FAILURES", "10/15minutes"),
+}
+PASSWORD_CHECKS_AT_ONCE = env_int("PASSWORD_CHECKS_AT_ONCE", 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -201,6 +219,9 @@ JWT_ACCESS_TTL_SECONDS = env_int("JWT_ACCESS_TTL_SECONDS", 15 * 60)
 JWT_REFRESH_TTL_SECONDS = env_int("JWT_REFRESH_TTL_SECONDS", 7 * 24 * 3600)
 JWT_USER_CLAIM = os.environ.get("JWT_USER_CLAIM", "sub")
 JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 30)
+# Accept tokens of an identity provider sharing the key (no token family): they name a
+# user by JWT_USER_CLAIM only and cannot be revoked here. Off: only our own tokens.
+JWT_ACCEPT_EXTERNAL = env_bool("JWT_ACCEPT_EXTERNAL", default=False)
 
 # Events. "local": the in-process bus; "dapr": Dapr pub/sub, state store and jobs.
 EVENT_BACKEND = os.environ.get("EVENT_BACKEND", "local")
@@ -226,6 +247,9 @@ HANDLER_MAX_ATTEMPTS = env_int("HANDLER_MAX_ATTEMPTS", 5)
 # A port of its own for the web's /metrics (daphne listens on both): /metrics then answers
 # 404 on the public port, so an ingress routing to that port cannot expose it. 0: no split.
 METRICS_PORT = env_int("METRICS_PORT", 0)
+# Bearer token that lets operators read /metrics and the details of /readyz from anywhere
+# (todo_project/operators.py); empty: loopback and the metrics port only.
+OPERATOR_TOKEN = os.environ.get("OPERATOR_TOKEN", "")
 WORKER_HOST = os.environ.get("WORKER_HOST", "127.0.0.1")
 WORKER_PORT = env_int("WORKER_PORT", 8001)
 # Messages of one topic the Dapr worker handles at once (one per Kafka partition at most:
@@ -248,6 +272,8 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+# Where the rate limits count: shared by every replica through Redis when there is one.
+RATE_LIMIT_STORAGE = os.environ.get("RATE_LIMIT_STORAGE", REDIS_URL or "memory://")
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -270,7 +296,10 @@ LOGGING = {
     "filters": {"trace": {"()": "todo_project.observability.TraceContextFilter"}},
     "formatters": {
         "json": {"()": "todo_project.observability.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {
+            "()": "todo_project.observability.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {
         "console": {

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
+from todo_project.accounts.models import TokenFamily
 from todo_project.accounts.tokens import issue_tokens
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,13 @@ def test_inactive_user_is_401(client, user):
     assert bearer(client, token).status_code == 401
 
 
-def test_token_from_identity_provider_sharing_the_key_is_accepted(client, user):
+def test_token_from_identity_provider_sharing_the_key_is_refused_by_default(client, user):
+    # Anyone holding the key could mint these, and they cannot be revoked here.
+    assert bearer(client, sign(claims_for(user))).status_code == 401
+
+
+@override_settings(JWT_ACCEPT_EXTERNAL=True)
+def test_token_from_identity_provider_sharing_the_key_is_accepted_when_allowed(client, user):
     with override_settings(JWT_ISSUER="https://idp.example.com", JWT_AUDIENCE="todo"):
         token = sign(claims_for(user, iss="https://idp.example.com", aud="todo"))
         assert bearer(client, token).json()["username"] == "alice"
@@ -144,5 +151,102 @@ def test_nul_in_credentials_is_422_not_a_database_error(client, user, field):
     assert field in response.json()["detail"][0]["loc"]
 
 
+@override_settings(JWT_ACCEPT_EXTERNAL=True)
 def test_token_naming_a_user_with_nul_is_401(client, user):
     assert bearer(client, sign(claims_for(user, sub="ali\x00ce"))).status_code == 401
+
+
+# ----------------------------------------------------------------------- revocation
+
+
+def refresh(client, token: str):
+    return client.post("/api/auth/refresh", {"refresh": token}, content_type="application/json")
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_sign_in(client, user):
+    first = issue_tokens(user)
+    second = refresh(client, first.refresh).json()
+    third = refresh(client, second["refresh"]).json()
+    assert bearer(client, third["access"]).status_code == 200
+
+    reused = refresh(client, first.refresh)  # a copy of an old refresh token
+
+    assert reused.status_code == 401
+    assert "already used" in reused.json()["detail"]
+    # The whole family is gone, the newest tokens included.
+    assert bearer(client, third["access"]).status_code == 401
+    assert refresh(client, third["refresh"]).status_code == 401
+    assert TokenFamily.objects.get().revoked_because == TokenFamily.Reason.REUSED
+
+
+def test_a_refresh_token_is_not_a_key_forever(client, user):
+    pair = issue_tokens(user)
+    assert refresh(client, pair.refresh).status_code == 200
+    assert refresh(client, pair.refresh).status_code == 401
+
+
+def test_logout_revokes_that_sign_in_only(client, user):
+    phone, laptop = issue_tokens(user), issue_tokens(user)
+    response = client.post("/api/auth/logout", headers={"Authorization": f"Bearer {phone.access}"})
+    assert response.status_code == 204
+    assert bearer(client, phone.access).status_code == 401
+    assert refresh(client, phone.refresh).status_code == 401
+    assert bearer(client, laptop.access).status_code == 200
+
+
+def test_sign_out_everywhere_revokes_every_token_and_session(client, user):
+    phone, laptop = issue_tokens(user), issue_tokens(user)
+    browser = Client()
+    browser.force_login(user)
+    assert browser.get("/tasks/").status_code == 200
+
+    response = client.post(
+        "/api/auth/sign-out-everywhere", headers={"Authorization": f"Bearer {phone.access}"}
+    )
+
+    assert response.status_code == 204
+    for pair in (phone, laptop):
+        assert bearer(client, pair.access).status_code == 401
+        assert refresh(client, pair.refresh).status_code == 401
+    assert browser.get("/tasks/").status_code == 302  # to the login page
+
+
+@pytest.mark.parametrize("how", ["model", "admin", "settings page"])
+def test_a_password_change_revokes_every_token(client, user, make_user, how):
+    pair = issue_tokens(user)
+    if how == "model":
+        user.set_password("a new long password 1")
+        user.save()
+    elif how == "admin":
+        admin = make_user("root", is_staff=True, is_superuser=True)
+        operator = Client()
+        operator.force_login(admin)
+        url = f"/admin/accounts/user/{user.pk}/password/"
+        form = {"password1": "a new long password 1", "password2": "a new long password 1"}
+        assert operator.post(url, form).status_code == 302
+    else:
+        browser = Client()
+        browser.force_login(user)
+        form = {
+            "old_password": "pw-alice",
+            "new_password1": "a new long password 1",
+            "new_password2": "a new long password 1",
+        }
+        assert browser.post("/accounts/password/", form).status_code == 302
+        assert browser.get("/tasks/").status_code == 200, "the changing session stays"
+    assert bearer(client, pair.access).status_code == 401
+    assert refresh(client, pair.refresh).status_code == 401
+
+
+def test_a_new_account_with_a_deleted_users_name_inherits_no_token(client, user, make_user):
+    pair = issue_tokens(user)
+    user.delete()
+    make_user("alice")
+    assert bearer(client, pair.access).status_code == 401
+    assert refresh(client, pair.refresh).status_code == 401
+
+
+def test_a_token_of_this_server_names_its_user_by_id(client, user):
+    claims = jwt.decode(issue_tokens(user).access, options={"verify_signature": False})
+    assert claims["uid"] == user.pk
+    assert TokenFamily.objects.filter(pk=claims["fam"], user=user).exists()

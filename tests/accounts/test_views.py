@@ -7,7 +7,6 @@ from django.test import Client
 from django.urls import reverse
 
 from todo_project.accounts.models import User
-from todo_project.accounts.views import LOGIN_MAX_FAILURES
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +42,7 @@ class TestSignup:
         user = User.objects.get(username="carol")
         assert user.timezone == "America/New_York"
         assert int(client.session[SESSION_KEY]) == user.pk
+        assert client.get(reverse("tasks:list")).status_code == 200, "signed in for real"
 
     def test_rejects_bad_input(self, db):
         response = Client().post(
@@ -77,38 +77,10 @@ class TestLogin:
         assert response.status_code == 200
         assert b"Please enter a correct username and password" in response.content
 
-    def test_rate_limited_after_repeated_failures(self, user):
-        client = Client()
-        for _ in range(LOGIN_MAX_FAILURES):
-            assert self.post(client, "nope").status_code == 200
-        response = self.post(client, "pw-alice")  # even the right password now
-        assert response.status_code == 429
-        assert b"Too many failed sign-in attempts" in response.content
-        assert SESSION_KEY not in client.session
-
-    def test_limit_is_per_address_and_username(self, user, other_user):
-        client = Client()
-        for _ in range(LOGIN_MAX_FAILURES):
-            self.post(client, "nope")
-        # Same username from another address, and another username from this one, still work.
-        assert self.post(Client(), "pw-alice", REMOTE_ADDR="10.0.0.9").status_code == 302
-        assert self.post(Client(), "pw-bob", username="bob").status_code == 302
-
-    def test_username_case_does_not_get_extra_attempts(self, user):
-        client = Client()
-        for i in range(LOGIN_MAX_FAILURES):
-            self.post(client, "nope", username="ALICE" if i % 2 else "alice")
-        assert self.post(client, "pw-alice").status_code == 429
-
-    def test_success_resets_the_count(self, user):
-        client = Client()
-        for _ in range(LOGIN_MAX_FAILURES - 1):
-            self.post(client, "nope")
-        assert self.post(client, "pw-alice").status_code == 302
-        client.post(reverse("logout"))
-        for _ in range(LOGIN_MAX_FAILURES - 1):
-            self.post(client, "nope")
-        assert self.post(client, "pw-alice").status_code == 302
+    def test_username_is_case_insensitive_and_look_alikes_are_the_same_user(self, user):
+        for spelling in ("ALICE", "Alice", "\uff41lice", "\U0001d41alice"):
+            client = Client()
+            assert self.post(client, "pw-alice", username=spelling).status_code == 302, spelling
 
     def test_csrf_is_enforced(self, user):
         client = Client(enforce_csrf_checks=True)

@@ -176,6 +176,10 @@ def run_server(workdir: Path, *, redis_url: str = "") -> Iterator[Server]:
             "OUTBOX_POLL_SECONDS": "0.2",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # Every context of the session signs in from 127.0.0.1: a budget for the suite,
+            # not for one person (the limits have tests of their own in tests/accounts).
+            "RATE_LIMIT_CREDENTIALS": "1000/minute",
+            "RATE_LIMIT_SIGNUPS": "1000/hour",
         }
         python = str(BIN / "python")
         subprocess.run(

@@ -128,6 +128,10 @@ def topology(zipkin: ZipkinCollector) -> Iterator[Topology]:
                 "DEDUP_TTL_SECONDS": "3600",
                 "REMINDER_JOB_RETRY_SECONDS": "2",
                 "OUTBOX_POLL_SECONDS": "1",
+                # Every tier user signs in from 127.0.0.1 (the limits are tested in
+                # tests/accounts).
+                "RATE_LIMIT_CREDENTIALS": "1000/minute",
+                "RATE_LIMIT_SIGNUPS": "1000/hour",
             },
         )
         try:

@@ -715,7 +715,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         topology.start()
-        print(topology.manage("ensure_demo_user").stdout.strip(), flush=True)
+        demo = topology.manage("ensure_demo_user", "--host", topology.host)
+        print((demo.stdout + demo.stderr).strip(), flush=True)
         print(
             "\n".join(
                 [

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from notifications.services import notification_create_for_reminder
-from realtime.consumers import UNAUTHENTICATED
+from realtime.consumers import SIGNED_OUT, UNAUTHENTICATED
 from tasks import services
 from todo_project.asgi import application
 from todo_project.eventbus.publishers import LocalBus
@@ -21,6 +21,7 @@ from todo_project.eventbus.relay import drain
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 @pytest_asyncio.fixture(autouse=True)
@@ -38,7 +39,7 @@ def session_cookie(user) -> bytes:
 
 
 async def connect(user=None) -> tuple[WebsocketCommunicator, bool, object]:
-    headers = [ORIGIN]
+    headers = [ORIGIN, HOST]
     if user is not None:
         headers.append((b"cookie", await session_cookie(user)))
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
@@ -56,7 +57,7 @@ async def test_anonymous_connection_is_rejected(db):
 
 
 async def test_foreign_origin_is_rejected(user):
-    headers = [(b"origin", b"https://evil.example"), (b"cookie", await session_cookie(user))]
+    headers = [(b"origin", b"https://evil.example"), HOST, (b"cookie", await session_cookie(user))]
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     connected, _ = await communicator.connect(timeout=3)
     assert not connected
@@ -152,3 +153,101 @@ async def test_messages_from_the_browser_are_ignored(user):
     await alice.send_to(text_data='{"HEADERS": {}, "title": "x"}')
     assert await alice.receive_nothing(timeout=0.2)
     await alice.disconnect()
+
+
+# ------------------------------------------------------------- sockets end with sign-ins
+
+
+@database_sync_to_async
+def signed_in_browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def connect_as(browser: Client, origin: bytes = b"http://127.0.0.1"):
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    headers = [(b"origin", origin), HOST, (b"cookie", cookie)]
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    connected, _ = await communicator.connect(timeout=3)
+    assert connected
+    return communicator
+
+
+async def closed_with(communicator: WebsocketCommunicator) -> int | None:
+    output = await communicator.receive_output(timeout=3)
+    assert output["type"] == "websocket.close"
+    return output.get("code")
+
+
+async def test_logout_closes_that_sessions_sockets_only(user):
+    laptop, phone = await signed_in_browser(user), await signed_in_browser(user)
+    laptop_socket, phone_socket = await connect_as(laptop), await connect_as(phone)
+
+    await database_sync_to_async(laptop.post)("/accounts/logout/")
+
+    assert await closed_with(laptop_socket) == SIGNED_OUT
+    assert await phone_socket.receive_nothing(timeout=0.3)
+    await phone_socket.disconnect()
+
+
+@pytest.mark.parametrize("how", ["sign out everywhere", "password change"])
+async def test_revoking_sign_ins_closes_every_socket_of_the_user(user, other_user, how):
+    laptop, phone = await signed_in_browser(user), await signed_in_browser(user)
+    sockets = [await connect_as(laptop), await connect_as(phone)]
+    bob = await connect_as(await signed_in_browser(other_user))
+
+    if how == "password change":
+        form = {
+            "old_password": "pw-alice",
+            "new_password1": "a new long password 1",
+            "new_password2": "a new long password 1",
+        }
+        await database_sync_to_async(phone.post)("/accounts/password/", form)
+    else:
+        await database_sync_to_async(phone.post)("/accounts/sign-out-everywhere/")
+
+    for socket in sockets:
+        assert await closed_with(socket) == SIGNED_OUT
+    assert await bob.receive_nothing(timeout=0.3)
+    await bob.disconnect()
+    # A socket opened with a session that has ended is refused.
+    cookie = f"sessionid={laptop.cookies['sessionid'].value}".encode()
+    late = WebsocketCommunicator(application, "/ws/", headers=[ORIGIN, HOST, (b"cookie", cookie)])
+    connected, code = await late.connect(timeout=3)
+    assert not connected and code == UNAUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"https://127.0.0.1",  # another scheme
+        b"http://127.0.0.1:8080",  # another port on the same host
+        b"http://127.0.0.1.evil.example",
+        b"null",
+    ],
+)
+async def test_only_the_sites_own_origin_may_open_a_socket(user, origin):
+    browser = await signed_in_browser(user)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"origin", origin), HOST, (b"cookie", cookie)]
+    )
+    connected, _ = await communicator.connect(timeout=3)
+    assert not connected
+
+
+async def test_behind_a_tls_proxy_the_https_origin_is_the_sites_own(user, settings):
+    settings.ALLOWED_HOSTS = ["todo.example.com"]
+    browser = await signed_in_browser(user)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    headers = [
+        (b"origin", b"https://todo.example.com"),
+        (b"host", b"todo.example.com"),
+        (b"x-forwarded-proto", b"https"),
+        (b"cookie", cookie),
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    connected, _ = await communicator.connect(timeout=3)
+    assert connected
+    await communicator.disconnect()

@@ -3,13 +3,14 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm, UsernameField
 from django.core.exceptions import ValidationError
 
 from .models import User
+from .throttle import RateLimited
 
 
 @cache
@@ -60,36 +61,18 @@ class AccountSettingsForm(forms.ModelForm):
         fields = ("email", "timezone")
 
 
-class Throttle(Protocol):
-    def blocked(self) -> bool: ...
-
-    def record_failure(self) -> None: ...
-
-
-THROTTLED_MESSAGE = (
-    "Too many failed sign-in attempts for this account from your network. "
-    "Wait a few minutes and try again."
-)
-
-
 class LoginForm(AuthenticationForm):
-    """Django's login form that refuses to check passwords while the throttle is closed."""
+    """Django's login form; a refusal by the throttle is a form error (the view answers
+    429 with Retry-After), not a failed password."""
 
-    def __init__(
-        self, request: Any = None, *args: Any, throttle: Throttle | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(request, *args, **kwargs)
-        self.throttle = throttle
-        self.throttled = False
+        self.refused: RateLimited | None = None
         self.fields["username"].widget.attrs.setdefault("autocomplete", "username")
 
     def clean(self) -> dict[str, Any]:
-        if self.throttle is not None and self.throttle.blocked():
-            self.throttled = True
-            raise ValidationError(THROTTLED_MESSAGE, code="throttled")
         try:
             return super().clean()
-        except ValidationError:
-            if self.throttle is not None:
-                self.throttle.record_failure()
-            raise
+        except RateLimited as refused:
+            self.refused = refused
+            raise ValidationError(refused.message, code="throttled") from None

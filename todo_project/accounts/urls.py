@@ -9,4 +9,5 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("settings/", views.account_settings, name="account_settings"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
 ]

@@ -1,76 +1,34 @@
-"""Sign up, log in (rate-limited), log out and account settings."""
+"""Sign up, log in (rate-limited: throttle.py), log out and account settings."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from todo_project.views import chrome
 
 from .forms import AccountSettingsForm, LoginForm, SignupForm
-
-#: Failed sign-ins allowed per username and client address within the window.
-LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW_SECONDS = 5 * 60
-
-
-class LoginThrottle:
-    """Counts failed sign-ins per (username, client address) in the cache.
-
-    The window starts at the first failure and is not extended by later ones, so a
-    locked-out person knows when to retry. Keyed on both so that a stranger hammering
-    your username from elsewhere cannot lock you out, and one address cannot try many
-    passwords for one account. REMOTE_ADDR, not X-Forwarded-For, which clients forge.
-    """
-
-    def __init__(self, request: HttpRequest, username: str) -> None:
-        address = request.META.get("REMOTE_ADDR", "")
-        digest = hashlib.sha256(f"{username.strip().casefold()}|{address}".encode()).hexdigest()
-        self.key = f"login-failures:{digest}"
-
-    def blocked(self) -> bool:
-        return int(cache.get(self.key, 0)) >= LOGIN_MAX_FAILURES
-
-    def record_failure(self) -> None:
-        if not cache.add(self.key, 1, LOGIN_WINDOW_SECONDS):
-            try:
-                cache.incr(self.key)
-            except ValueError:  # expired between add() and incr()
-                cache.add(self.key, 1, LOGIN_WINDOW_SECONDS)
-
-    def reset(self) -> None:
-        cache.delete(self.key)
+from .models import User
 
 
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        if self.request.method == "POST":
-            username = str(self.request.POST.get("username", ""))
-            kwargs["throttle"] = LoginThrottle(self.request, username)
-        return kwargs
-
-    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
-        if form.throttle is not None:
-            form.throttle.reset()  # type: ignore[attr-defined]
-        return super().form_valid(form)
-
     def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
         response = super().form_invalid(form)
-        response.status_code = 429 if form.throttled else 200
+        if form.refused is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refused.retry_after)
         return response
 
 
@@ -93,7 +51,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         messages.success(request, f"Welcome, {user.get_username()}! Add your first task below.")
         return redirect("tasks:list")
     status = 422 if form.is_bound and form.errors else 200
@@ -112,3 +70,15 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     status = 422 if form.is_bound and form.errors else 200
     context = {"form": form, "nav": "settings", **chrome(request)}
     return render(request, "accounts/settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every session, API token and WebSocket of the user, this session included."""
+    user = request.user
+    assert isinstance(user, User)
+    user.revoke_sign_ins()
+    logout(request)
+    messages.success(request, "You are signed out everywhere.")
+    return redirect("login")
