@@ -17,14 +17,38 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+from django.db import models
 from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
-from .models import Priority, Tag, Task
+from .models import Priority, Tag, Task, overdue_q
 
-SORT_FIELDS = ("due_date", "priority", "created_at", "updated_at", "title")
+
+class ListStatus(models.TextChoices):
+    """Which tasks a list shows (`status`)."""
+
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    ALL = "all", "All"
+
+
+class SortField(models.TextChoices):
+    """What a list is sorted by (`sort_by`); without one, by due date (or relevance)."""
+
+    DUE_DATE = "due_date", "Due date"
+    PRIORITY = "priority", "Priority"
+    CREATED_AT = "created_at", "Created"
+    UPDATED_AT = "updated_at", "Updated"
+    TITLE = "title", "Title"
+
+
+class SortOrder(models.TextChoices):
+    ASC = "asc", "Ascending"
+    DESC = "desc", "Descending"
+
+
 SEARCH_CONFIG = "simple"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -93,27 +117,24 @@ class AwareDateTimeFilter(django_filters.Filter):
 
 
 class TaskFilter(django_filters.FilterSet):
-    STATUS_CHOICES = (("pending", "Pending"), ("completed", "Completed"), ("all", "All"))
-    ORDER_CHOICES = (("asc", "Ascending"), ("desc", "Descending"))
-
     priority = django_filters.MultipleChoiceFilter(
         choices=[(p.slug, p.slug.title()) for p in Priority], method="filter_priority"
     )
     tag = MultipleValueFilter(method="filter_tags", label="Tags (all of)")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     status = django_filters.ChoiceFilter(
-        choices=STATUS_CHOICES, method="filter_status", empty_label=None
+        choices=ListStatus.choices, method="filter_status", empty_label=None
     )
     due_after = AwareDateTimeFilter(field_name="due_date", lookup_expr="gte")
     due_before = AwareDateTimeFilter(field_name="due_date", lookup_expr="lt")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     sort_by = django_filters.ChoiceFilter(
-        choices=[(name, name.replace("_", " ")) for name in SORT_FIELDS],
+        choices=SortField.choices,
         method="filter_noop",
         label="Sort by",
     )
     order = django_filters.ChoiceFilter(
-        choices=ORDER_CHOICES, method="filter_noop", empty_label=None
+        choices=SortOrder.choices, method="filter_noop", empty_label=None
     )
 
     class Meta:
@@ -186,7 +207,7 @@ class TaskFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Task], name: str, value: bool | None):
         if value is None:
             return queryset
-        overdue = Q(completed=False, due_date__lt=timezone.now())
+        overdue = overdue_q()
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_search(self, queryset: QuerySet[Task], name: str, value: str):
