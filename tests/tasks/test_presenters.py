@@ -73,23 +73,17 @@ class TestWhenLabel:
 @pytest.mark.django_db
 class TestTaskRow:
     def test_the_push_shows_what_the_page_shows(self, user):
+        due = datetime(2030, 3, 4, 8, 30, tzinfo=UTC)
+        data = {"tags": ["b", "A"], "priority": "urgent", "due_date": due}
         task = services.task_create(
-            user=user,
-            data={
-                "title": "Same",
-                "tags": ["b", "A"],
-                "priority": "high",
-                "due_date": datetime(2030, 3, 4, 8, 30, tzinfo=UTC),
-                "reminder_at": datetime(2030, 3, 4, 8, 0, tzinfo=UTC),
-                "recurrence": "FREQ=DAILY",
-            },
+            user=user, data={"title": "Same", **data, "reminder_offset_minutes": 30}
         )
         pushed = TaskRow.from_snapshot(last_event().payload)
         page = TaskRow.from_task(selectors.task_get(user=user, task_id=task.pk), now=pushed.now)
         assert pushed == page
-        assert page.tags == ["A", "b"] and page.priority == "high"
-        assert page.recurrence_summary == "Daily"
-        assert page.dom_id == f"task-{task.pk}"
+        assert (page.tags, page.priority) == (["A", "b"], "urgent")
+        assert page.reminder_at == due - timedelta(minutes=30)
+        assert page.dom_id == f"task-{task.pk}" and page.recurrence_summary == ""
 
     def test_a_completed_task_shows_no_reminder(self, user):
         task = services.task_create(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tasks import services
 from tasks.models import ActivityEntry, Priority, Task
+from tests.tasks.test_forms import form_data
 from todo_project.eventbus.publishers import LocalBus
 from todo_project.eventbus.relay import drain
 
@@ -28,23 +29,6 @@ def client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def form_data(**overrides):
-    data = {
-        "title": "Pay rent",
-        "description": "",
-        "priority": "medium",
-        "tags": "",
-        "due_date": "",
-        "recurrence_preset": "none",
-        "recurrence_interval": "1",
-        "recurrence_end": "never",
-        "reminder": "none",
-        "reminder_unit": "minutes",
-    }
-    data.update(overrides)
-    return data
 
 
 class TestHome:
