@@ -62,8 +62,10 @@ def task_list(
     tag filter is used), the total, the page and the page's tag names. With a search the
     total comes with the page's ids: every match is read to rank or filter it anyway.
     """
-    filterset = filters or task_filterset(
-        user=user, params=params or {}, default_status=default_status
+    filterset = (
+        filters
+        if filters is not None
+        else task_filterset(user=user, params=params or {}, default_status=default_status)
     )
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
