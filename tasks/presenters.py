@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import timezone
 
 from todo_project.eventbus.envelope import parse_instant
@@ -238,6 +239,56 @@ def filter_errors(message_dict: Mapping[str, Sequence[str]]) -> list[str]:
         for name, messages in message_dict.items()
         for message in messages
     ]
+
+
+def list_url(query: str) -> str:
+    base = reverse("tasks:list")
+    return f"{base}?{query}" if query else base
+
+
+def list_context(
+    *,
+    params: Mapping[str, Any],
+    filters: TaskFilter,
+    items: Sequence[Task],
+    count: int,
+    errors: list[str],
+    page_number: int,
+    page_size: int,
+    known_tags: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The list page's context (and its htmx partials'): one page of `items` out of
+    `count` matches, for the parameters `filters` parsed from `params`."""
+    bar = FilterBar.from_filterset(filters)
+    now = timezone.now()
+    rows = [TaskRow.from_task(task, now=now) for task in items]
+    last_page = max(1, -(-count // page_size))
+    before = (page_number - 1) * page_size
+    return {
+        "rows": rows,
+        "count": count,
+        "page_number": page_number,
+        "last_page": last_page,
+        "first_index": before + 1 if rows else 0,
+        "last_index": before + len(rows),
+        "prev_url": list_url(canonical_query(params, page=page_number - 1))
+        if page_number > 1
+        else None,
+        "next_url": list_url(canonical_query(params, page=page_number + 1))
+        if page_number < last_page
+        else None,
+        "list_url": list_url(canonical_query(params)),
+        "filter_errors": errors,
+        "state": bar,
+        "tag_options": tag_options(known_tags, bar.tags),
+        # New tasks pushed live go to the top of the first page of a list that shows
+        # pending tasks; a list of completed tasks or a later page leaves them out.
+        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
+        "priority_choices": BAR_PRIORITY_CHOICES,
+        "status_choices": STATUS_CHOICES,
+        "sort_choices": SORT_CHOICES,
+        "order_choices": ORDER_CHOICES,
+    }
 
 
 # --- the recurrence editor's preview -------------------------------------------------------

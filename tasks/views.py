@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
@@ -34,7 +33,7 @@ from . import presenters, selectors, services
 from .filters import ListStatus
 from .forms import QuickAddForm, RecurrenceForm, TaskForm
 from .models import Task
-from .presenters import FORM_TEMPLATE, LIST_TEMPLATE, FilterBar, HistoryLine, TaskRow
+from .presenters import FORM_TEMPLATE, LIST_TEMPLATE, HistoryLine, TaskRow
 
 PAGE_SIZE = 25
 
@@ -57,11 +56,6 @@ def _back(request: HttpRequest, fallback: str | None = None) -> str:
         ):
             return candidate
     return fallback or reverse("tasks:list")
-
-
-def _list_url(query: str) -> str:
-    base = reverse("tasks:list")
-    return f"{base}?{query}" if query else base
 
 
 def _page_number(params: QueryDict) -> int:
@@ -91,36 +85,16 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
     except ValidationError as exc:
         items, count = [], 0
         errors = presenters.filter_errors(exc.message_dict)
-    bar = FilterBar.from_filterset(filters)
-    now = timezone.now()
-    rows = [TaskRow.from_task(task, now=now) for task in items]
-    last_page = max(1, -(-count // PAGE_SIZE))
-    known_tags = selectors.tag_counts(user=request.user)  # type: ignore[arg-type]
-    return {
-        "rows": rows,
-        "count": count,
-        "page_number": page_number,
-        "last_page": last_page,
-        "first_index": (page_number - 1) * PAGE_SIZE + 1 if rows else 0,
-        "last_index": (page_number - 1) * PAGE_SIZE + len(rows),
-        "prev_url": _list_url(presenters.canonical_query(params, page=page_number - 1))
-        if page_number > 1
-        else None,
-        "next_url": _list_url(presenters.canonical_query(params, page=page_number + 1))
-        if page_number < last_page
-        else None,
-        "list_url": _list_url(presenters.canonical_query(params)),
-        "filter_errors": errors,
-        "state": bar,
-        "tag_options": presenters.tag_options(known_tags, bar.tags),
-        # New tasks pushed live go to the top of the first page of a list that shows
-        # pending tasks; a list of completed tasks or a later page leaves them out.
-        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
-        "priority_choices": presenters.BAR_PRIORITY_CHOICES,
-        "status_choices": presenters.STATUS_CHOICES,
-        "sort_choices": presenters.SORT_CHOICES,
-        "order_choices": presenters.ORDER_CHOICES,
-    }
+    return presenters.list_context(
+        params=params,
+        filters=filters,
+        items=items,
+        count=count,
+        errors=errors,
+        page_number=page_number,
+        page_size=PAGE_SIZE,
+        known_tags=selectors.tag_counts(user=request.user),  # type: ignore[arg-type]
+    )
 
 
 def _row_response(request: HttpRequest, task: Task, *, status: int = 200) -> HttpResponse:

@@ -21,6 +21,7 @@ from tasks.presenters import (
     canonical_query,
     change_text,
     filter_errors,
+    list_context,
     recurrence_preview,
     tag_options,
     when_label,
@@ -169,6 +170,42 @@ class TestFilterBar:
 
     def test_the_default_status_is_the_pages(self, user):
         assert bar(user, "", default_status="all").status == "all"
+
+
+@pytest.mark.django_db
+class TestListContext:
+    def context(self, user, query, *, count, page_number, items=()):
+        params = QueryDict(query)
+        filters = selectors.task_filterset(user=user, params=params, default_status="pending")
+        return list_context(
+            params=params,
+            filters=filters,
+            items=list(items),
+            count=count,
+            errors=[],
+            page_number=page_number,
+            page_size=25,
+            known_tags=[],
+        )
+
+    def test_a_middle_page_links_both_ways_and_inserts_nothing_live(self, user):
+        tasks = [services.task_create(user=user, data={"title": f"T{i}"}) for i in range(2)]
+        shown = self.context(user, "search=t&page=2", count=60, page_number=2, items=tasks)
+        assert (shown["first_index"], shown["last_index"], shown["last_page"]) == (26, 27, 3)
+        assert shown["prev_url"] == "/tasks/?search=t"
+        assert shown["next_url"] == "/tasks/?search=t&page=3"
+        assert shown["list_url"] == "/tasks/?search=t&page=2"
+        assert [row.title for row in shown["rows"]] == ["T0", "T1"]
+        assert shown["live_insert"] is False
+
+    def test_the_first_page_of_open_tasks_takes_new_ones_live(self, user):
+        shown = self.context(user, "", count=0, page_number=1)
+        assert shown["prev_url"] is None and shown["next_url"] is None
+        assert (shown["first_index"], shown["last_index"]) == (0, 0)
+        assert shown["live_insert"] is True
+        assert (
+            self.context(user, "status=completed", count=0, page_number=1)["live_insert"] is False
+        )
 
 
 class TestListLinks:
