@@ -1,10 +1,8 @@
-"""The notification inbox. Its item partial is also what the live pusher inserts."""
+"""The notification inbox. Its item partial is also what the live pusher inserts
+(notifications.presenters)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -13,58 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from todo_project.eventbus.envelope import parse_instant
 from todo_project.views import chrome
 
 from . import selectors, services
 from .models import Notification
+from .presenters import INBOX_TEMPLATE, NotificationItem
 
-INBOX_TEMPLATE = "notifications/inbox.html"
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class NotificationItem:
-    """One inbox line, from a Notification row or a NotificationCreated payload."""
-
-    id: int
-    kind: str
-    message: str
-    task_id: int | None
-    reminder_at: datetime | None
-    due_date: datetime | None
-    created_at: datetime | None
-    is_read: bool
-
-    @classmethod
-    def from_notification(cls, notification: Notification) -> NotificationItem:
-        return cls(
-            id=notification.pk,
-            kind=notification.kind,
-            message=notification.message,
-            task_id=notification.task_id,
-            reminder_at=notification.reminder_at,
-            due_date=notification.due_date,
-            created_at=notification.created_at,
-            is_read=notification.read_at is not None,
-        )
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> NotificationItem:
-        return cls(
-            id=int(payload["notification_id"]),
-            kind=str(payload.get("kind") or Notification.Kind.REMINDER),
-            message=str(payload.get("message") or ""),
-            task_id=int(payload["task_id"]) if payload.get("task_id") else None,
-            reminder_at=parse_instant(payload.get("reminder_at")),
-            due_date=parse_instant(payload.get("due_date")),
-            created_at=parse_instant(payload.get("created_at")),
-            is_read=False,
-        )
-
-    @property
-    def dom_id(self) -> str:
-        return f"notification-{self.id}"
 
 
 def _page(request: HttpRequest) -> int:

@@ -17,12 +17,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.presenters import INBOX_TEMPLATE, NotificationItem
 from notifications.selectors import unread_count
 from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
-from notifications.views import NotificationItem
 from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
 from tasks.models import Task
-from tasks.views import LIST_TEMPLATE, TaskRow
+from tasks.presenters import LIST_TEMPLATE, TaskRow
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
 
@@ -85,4 +85,4 @@ def _notification_fragment(event: Event, user_id: int) -> str:
         "toast_url": reverse("tasks:edit", args=[item.task_id]) if item.task_id else "",
         "toast_link": "Open task",
     }
-    return render_to_string("notifications/inbox.html#live-notification", context)
+    return render_to_string(f"{INBOX_TEMPLATE}#live-notification", context)

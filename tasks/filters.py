@@ -17,14 +17,38 @@ from django.contrib.postgres.search import (
 )
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+from django.db import models
 from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
-from .models import Priority, Tag, Task
+from .models import Priority, Tag, Task, overdue_q
 
-SORT_FIELDS = ("due_date", "priority", "created_at", "updated_at", "title")
+
+class ListStatus(models.TextChoices):
+    """Which tasks a list shows (`status`)."""
+
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    ALL = "all", "All"
+
+
+class SortField(models.TextChoices):
+    """What a list is sorted by (`sort_by`); without one, by due date (or relevance)."""
+
+    DUE_DATE = "due_date", "Due date"
+    PRIORITY = "priority", "Priority"
+    CREATED_AT = "created_at", "Created"
+    UPDATED_AT = "updated_at", "Updated"
+    TITLE = "title", "Title"
+
+
+class SortOrder(models.TextChoices):
+    ASC = "asc", "Ascending"
+    DESC = "desc", "Descending"
+
+
 SEARCH_CONFIG = "simple"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -66,10 +90,6 @@ class MultipleValueField(forms.MultipleChoiceField):
             ProhibitNullCharactersValidator()(item)
 
 
-class MultipleValueFilter(django_filters.MultipleChoiceFilter):
-    field_class = MultipleValueField
-
-
 class AwareDateTimeField(forms.DateTimeField):
     """ISO 8601; a value without offset is read in the current (the user's) time zone."""
 
@@ -88,33 +108,34 @@ class AwareDateTimeField(forms.DateTimeField):
             raise ValidationError("Date and time out of range.", code="invalid") from None
 
 
-class AwareDateTimeFilter(django_filters.Filter):
-    field_class = AwareDateTimeField
+class TaskListForm(forms.Form):
+    """The list's query parameters, parsed: the one parser behind the API list and the
+    page (whose filter bar shows what this form understood). Every field is optional."""
+
+    priority = forms.MultipleChoiceField(
+        choices=[(p.slug, p.slug.title()) for p in Priority], required=False
+    )
+    tag = MultipleValueField(required=False, label="Tags (all of)")
+    search = forms.CharField(required=False, max_length=200)
+    status = forms.ChoiceField(choices=ListStatus.choices, required=False)
+    due_after = AwareDateTimeField(required=False)
+    due_before = AwareDateTimeField(required=False)
+    overdue = forms.NullBooleanField(required=False)
+    sort_by = forms.ChoiceField(choices=SortField.choices, required=False, label="Sort by")
+    order = forms.ChoiceField(choices=SortOrder.choices, required=False)
 
 
 class TaskFilter(django_filters.FilterSet):
-    STATUS_CHOICES = (("pending", "Pending"), ("completed", "Completed"), ("all", "All"))
-    ORDER_CHOICES = (("asc", "Ascending"), ("desc", "Descending"))
-
-    priority = django_filters.MultipleChoiceFilter(
-        choices=[(p.slug, p.slug.title()) for p in Priority], method="filter_priority"
-    )
-    tag = MultipleValueFilter(method="filter_tags", label="Tags (all of)")
-    search = django_filters.CharFilter(method="filter_search", max_length=200)
-    status = django_filters.ChoiceFilter(
-        choices=STATUS_CHOICES, method="filter_status", empty_label=None
-    )
-    due_after = AwareDateTimeFilter(field_name="due_date", lookup_expr="gte")
-    due_before = AwareDateTimeFilter(field_name="due_date", lookup_expr="lt")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
-    sort_by = django_filters.ChoiceFilter(
-        choices=[(name, name.replace("_", " ")) for name in SORT_FIELDS],
-        method="filter_noop",
-        label="Sort by",
-    )
-    order = django_filters.ChoiceFilter(
-        choices=ORDER_CHOICES, method="filter_noop", empty_label=None
-    )
+    # What each parameter does; TaskListForm says what it accepts.
+    priority = django_filters.Filter(method="filter_priority")
+    tag = django_filters.Filter(method="filter_tags")
+    search = django_filters.Filter(method="filter_search")
+    status = django_filters.Filter(method="filter_status")
+    due_after = django_filters.Filter(field_name="due_date", lookup_expr="gte")
+    due_before = django_filters.Filter(field_name="due_date", lookup_expr="lt")
+    overdue = django_filters.Filter(method="filter_overdue")
+    sort_by = django_filters.Filter(method="filter_noop")
+    order = django_filters.Filter(method="filter_noop")
 
     class Meta:
         model = Task
@@ -134,14 +155,7 @@ class TaskFilter(django_filters.FilterSet):
         self._probe_tags = False
 
     def get_form_class(self) -> type[forms.Form]:
-        # django-filter builds a new form class, with a new field per filter, for every
-        # FilterSet. Ours depend on nothing per request, so the class is built once; each
-        # request still gets its own form instance (and copies of the fields).
-        form_class = type(self).__dict__.get("_form_class")
-        if form_class is None:
-            form_class = super().get_form_class()
-            type(self)._form_class = form_class
-        return form_class
+        return TaskListForm
 
     def filter_noop(self, queryset: QuerySet[Task], name: str, value: Any) -> QuerySet[Task]:
         return queryset
@@ -186,7 +200,7 @@ class TaskFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Task], name: str, value: bool | None):
         if value is None:
             return queryset
-        overdue = Q(completed=False, due_date__lt=timezone.now())
+        overdue = overdue_q()
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_search(self, queryset: QuerySet[Task], name: str, value: str):

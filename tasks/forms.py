@@ -4,7 +4,7 @@ the services still do all validation that matters, and their errors land on thes
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -16,16 +16,12 @@ from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
 
 PRIORITY_CHOICES = [(p.slug, p.slug.title()) for p in sorted(Priority, key=lambda p: -p.value)]
 
-WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-WEEKDAY_CHOICES = [
-    ("MO", "Mon"),
-    ("TU", "Tue"),
-    ("WE", "Wed"),
-    ("TH", "Thu"),
-    ("FR", "Fri"),
-    ("SA", "Sat"),
-    ("SU", "Sun"),
-]
+WEEKDAY_CODES = rrules.WEEKDAY_CODES
+WEEKDAY_CHOICES = list(
+    zip(WEEKDAY_CODES, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True)
+)
+#: BYDAY=MO,TU,WE,TH,FR as the parsed rule holds it.
+WORKWEEK = tuple((day, 0) for day in range(5))
 WEEKDAY_NAMES = dict(
     zip(
         WEEKDAY_CODES,
@@ -164,7 +160,8 @@ def build_rule(cleaned: dict[str, Any]) -> str:
     """The RRULE text for the editor's choices ('' for a one-off task).
 
     Defaults come from the due date in the user's zone: 'monthly on day N' with no N
-    repeats on the due date's day, 'weekly' with no day on the due date's weekday.
+    repeats on the due date's day, 'weekly' with no day on the due date's weekday. The
+    custom text is passed on as typed: the service checks and normalises it.
     """
     preset = cleaned.get("recurrence_preset") or PRESET_NONE
     if preset == PRESET_NONE:
@@ -174,29 +171,34 @@ def build_rule(cleaned: dict[str, Any]) -> str:
         if not text:
             raise ValidationError("Type a rule, e.g. FREQ=WEEKLY;BYDAY=MO,WE.")
         return text
+    try:
+        return _preset_rule(preset, cleaned).text
+    except rrules.RecurrenceError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _preset_rule(preset: str, cleaned: dict[str, Any]) -> rrules.Rule:
     due: datetime | None = cleaned.get("due_date")
     local_due = timezone.localtime(due) if due else None
-    interval = cleaned.get("recurrence_interval") or 1
-    parts: list[str] = []
+    parts: dict[str, Any] = {"interval": cleaned.get("recurrence_interval") or 1}
     if preset == PRESET_DAILY:
-        parts.append("FREQ=DAILY")
+        freq = "DAILY"
     elif preset == PRESET_WEEKDAYS:
-        parts += ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"]
-        interval = 1
+        freq = "WEEKLY"
+        parts.update(interval=1, byday=WORKWEEK)
     elif preset == PRESET_WEEKLY:
+        freq = "WEEKLY"
         chosen = cleaned.get("recurrence_weekdays") or []
-        days = [code for code in WEEKDAY_CODES if code in chosen]
+        days = [WEEKDAY_CODES.index(code) for code in WEEKDAY_CODES if code in chosen]
         if not days and local_due is not None:
-            days = [WEEKDAY_CODES[local_due.weekday()]]
-        parts.append("FREQ=WEEKLY")
-        if days:
-            parts.append("BYDAY=" + ",".join(days))
+            days = [local_due.weekday()]
+        parts["byday"] = tuple((day, 0) for day in days)
     elif preset == PRESET_MONTHLY_DAY:
+        freq = "MONTHLY"
         day = cleaned.get("recurrence_monthday") or (str(local_due.day) if local_due else "")
-        parts.append("FREQ=MONTHLY")
-        if day:
-            parts.append(f"BYMONTHDAY={day}")
+        parts["bymonthday"] = (int(day),) if day else ()
     elif preset == PRESET_MONTHLY_NTH:
+        freq = "MONTHLY"
         nth = cleaned.get("recurrence_nth")
         weekday = cleaned.get("recurrence_nth_weekday")
         if local_due is not None:
@@ -205,25 +207,21 @@ def build_rule(cleaned: dict[str, Any]) -> str:
             weekday = weekday or WEEKDAY_CODES[local_due.weekday()]
         if not nth or not weekday:
             raise ValidationError("Choose which weekday of the month.")
-        parts += ["FREQ=MONTHLY", f"BYDAY={nth}{weekday}"]
+        parts["byday"] = ((WEEKDAY_CODES.index(weekday), int(nth)),)
     elif preset == PRESET_YEARLY:
-        parts.append("FREQ=YEARLY")
+        freq = "YEARLY"
     else:  # pragma: no cover - ChoiceField refuses anything else
         raise ValidationError("Unknown repeat choice.")
-    if interval > 1:
-        parts.insert(1, f"INTERVAL={interval}")
     end = cleaned.get("recurrence_end") or "never"
     if end == "count":
-        count = cleaned.get("recurrence_count")
-        if not count:
+        parts["count"] = cleaned.get("recurrence_count")
+        if not parts["count"]:
             raise ValidationError("Say how many times it repeats.")
-        parts.append(f"COUNT={count}")
     elif end == "until":
-        until: date | None = cleaned.get("recurrence_until")
-        if until is None:
+        parts["until"] = cleaned.get("recurrence_until")
+        if parts["until"] is None:
             raise ValidationError("Choose the last date.")
-        parts.append(f"UNTIL={until:%Y%m%d}")
-    return ";".join(parts)
+    return rrules.compose_rule(freq, **parts)
 
 
 def editor_initial(rule: str, due: datetime | None) -> dict[str, Any]:
@@ -233,63 +231,64 @@ def editor_initial(rule: str, due: datetime | None) -> dict[str, Any]:
         return {"recurrence_preset": PRESET_NONE}
     custom = {"recurrence_preset": PRESET_CUSTOM, "recurrence_custom": rule}
     try:
-        text = rrules.normalize_rule(rule)
+        parsed = rrules.parse_rule(rule)
     except rrules.RecurrenceError:
         return custom
-    parts = dict(part.split("=", 1) for part in text.split(";"))
-    initial: dict[str, Any] = {"recurrence_end": "never"}
-    if "COUNT" in parts:
-        initial.update(recurrence_end="count", recurrence_count=int(parts.pop("COUNT")))
-    if "UNTIL" in parts:
-        until = parts.pop("UNTIL")
-        if not re.fullmatch(r"\d{8}", until):
-            return custom
-        initial.update(
-            recurrence_end="until",
-            recurrence_until=date(int(until[:4]), int(until[4:6]), int(until[6:])),
-        )
-    interval = int(parts.pop("INTERVAL", "1"))
-    initial["recurrence_interval"] = interval
-    freq = parts.pop("FREQ")
-    byday = parts.pop("BYDAY", None)
-    bymonthday = parts.pop("BYMONTHDAY", None)
-    if parts:  # any other BY part: only the custom editor can show it faithfully
-        return custom
-    if freq == "DAILY" and byday is None and bymonthday is None:
-        return {**initial, "recurrence_preset": PRESET_DAILY}
-    if freq == "WEEKLY" and bymonthday is None:
-        if byday == "MO,TU,WE,TH,FR" and interval == 1:
-            return {**initial, "recurrence_preset": PRESET_WEEKDAYS}
-        days = byday.split(",") if byday else []
-        if all(day in WEEKDAY_CODES for day in days):
-            if not days and due is not None:
-                days = [WEEKDAY_CODES[timezone.localtime(due).weekday()]]
-            return {**initial, "recurrence_preset": PRESET_WEEKLY, "recurrence_weekdays": days}
-    if freq == "MONTHLY" and byday is None:
-        if bymonthday is None and due is not None:
-            bymonthday = str(timezone.localtime(due).day)
-        if (
-            bymonthday is not None
-            and "," not in bymonthday
-            and bymonthday in dict(MONTHDAY_CHOICES)
-        ):
+    if (
+        isinstance(parsed.until, datetime)  # the date field holds a date, not an instant
+        or parsed.bymonth
+        or parsed.byweekno
+        or parsed.byyearday
+        or parsed.bysetpos
+        or parsed.wkst is not None
+    ):
+        return custom  # only the custom editor can show these faithfully
+    initial: dict[str, Any] = {
+        "recurrence_end": "never",
+        "recurrence_interval": parsed.interval,
+    }
+    if parsed.count is not None:
+        initial.update(recurrence_end="count", recurrence_count=parsed.count)
+    if parsed.until is not None:
+        initial.update(recurrence_end="until", recurrence_until=parsed.until)
+    preset = _preset_of(parsed, timezone.localtime(due) if due is not None else None)
+    return {**initial, **preset} if preset else custom
+
+
+def _preset_of(rule: rrules.Rule, local_due: datetime | None) -> dict[str, Any] | None:
+    """The preset fields that rebuild `rule` (whose parts other than these are unset)."""
+    byday, bymonthday = rule.byday, rule.bymonthday
+    if rule.freq == "DAILY" and not byday and not bymonthday:
+        return {"recurrence_preset": PRESET_DAILY}
+    if rule.freq == "WEEKLY" and not bymonthday:
+        if byday == WORKWEEK and rule.interval == 1:
+            return {"recurrence_preset": PRESET_WEEKDAYS}
+        days = [day for day, _ in byday]
+        if not days and local_due is not None:
+            days = [local_due.weekday()]
+        return {
+            "recurrence_preset": PRESET_WEEKLY,
+            "recurrence_weekdays": [WEEKDAY_CODES[day] for day in days],
+        }
+    if rule.freq == "MONTHLY" and not byday:
+        if not bymonthday and local_due is not None:
+            bymonthday = (local_due.day,)
+        if len(bymonthday) == 1 and str(bymonthday[0]) in dict(MONTHDAY_CHOICES):
             return {
-                **initial,
                 "recurrence_preset": PRESET_MONTHLY_DAY,
-                "recurrence_monthday": bymonthday,
+                "recurrence_monthday": str(bymonthday[0]),
             }
-    if freq == "MONTHLY" and byday is not None and bymonthday is None:
-        match = re.fullmatch(r"(-1|[1-4])(MO|TU|WE|TH|FR|SA|SU)", byday)
-        if match:
+    if rule.freq == "MONTHLY" and len(byday) == 1 and not bymonthday:
+        weekday, nth = byday[0]
+        if str(nth) in dict(NTH_CHOICES):
             return {
-                **initial,
                 "recurrence_preset": PRESET_MONTHLY_NTH,
-                "recurrence_nth": match.group(1),
-                "recurrence_nth_weekday": match.group(2),
+                "recurrence_nth": str(nth),
+                "recurrence_nth_weekday": WEEKDAY_CODES[weekday],
             }
-    if freq == "YEARLY" and byday is None and bymonthday is None:
-        return {**initial, "recurrence_preset": PRESET_YEARLY}
-    return custom
+    if rule.freq == "YEARLY" and not byday and not bymonthday:
+        return {"recurrence_preset": PRESET_YEARLY}
+    return None
 
 
 # --- the task form ----------------------------------------------------------------------
@@ -455,16 +454,3 @@ class QuickAddForm(forms.Form):
             if priority:
                 data["priority"] = priority
         return data
-
-
-# --- the filter bar ---------------------------------------------------------------------
-
-STATUS_CHOICES = [("pending", "Pending"), ("completed", "Completed"), ("all", "All")]
-SORT_CHOICES = [
-    ("", "Due date"),
-    ("priority", "Priority"),
-    ("created_at", "Created"),
-    ("updated_at", "Updated"),
-    ("title", "Title"),
-]
-ORDER_CHOICES = [("asc", "Ascending"), ("desc", "Descending")]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -149,7 +150,17 @@ class Task(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return bool(not self.completed and self.due_date and self.due_date < django_timezone.now())
+        return is_overdue(completed=self.completed, due_date=self.due_date)
+
+
+def is_overdue(*, completed: bool, due_date: datetime | None, now: datetime | None = None) -> bool:
+    """Open, and due before now. overdue_q() is the same rule as a filter."""
+    return not completed and due_date is not None and due_date < (now or django_timezone.now())
+
+
+def overdue_q(now: datetime | None = None) -> Q:
+    """Tasks for which is_overdue() holds."""
+    return Q(completed=False, due_date__lt=now or django_timezone.now())
 
 
 class TaskCount(models.Model):

@@ -35,11 +35,15 @@ from dateutil import rrule as du
 
 __all__ = [
     "ALLOWED_FREQUENCIES",
+    "WEEKDAY_CODES",
     "RecurrenceError",
+    "Rule",
+    "compose_rule",
     "describe",
     "next_occurrence",
     "normalize_rule",
     "occurrences",
+    "parse_rule",
     "validate_rule",
 ]
 
@@ -66,7 +70,7 @@ _PART_ORDER = (
     "COUNT",
     "UNTIL",
 )
-_WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # calendar.month_name follows the process locale; user-facing English must not.
 _MONTH_NAMES = (
@@ -95,7 +99,9 @@ _UNTIL_VALUE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class Rule:
+    """A parsed, validated RRULE (parse_rule, compose_rule); `text` is its canonical form."""
+
     text: str
     freq: str
     interval: int = 1
@@ -115,6 +121,37 @@ class _Rule:
 # Parsing
 
 
+def parse_rule(text: str) -> Rule:
+    """The rule as an object; raises RecurrenceError for anything this engine cannot
+    evaluate faithfully (see normalize_rule)."""
+    return _parse(text)
+
+
+def compose_rule(
+    freq: str,
+    *,
+    interval: int = 1,
+    byday: tuple[tuple[int, int], ...] = (),
+    bymonthday: tuple[int, ...] = (),
+    count: int | None = None,
+    until: date | None = None,
+) -> Rule:
+    """A rule from its parts, checked exactly like a typed one. `byday` items are
+    (weekday 0=Monday, ordinal; 0 = every), `until` a local date."""
+    parts = {"FREQ": freq}
+    if interval != 1:
+        parts["INTERVAL"] = str(interval)
+    if bymonthday:
+        parts["BYMONTHDAY"] = ",".join(str(n) for n in bymonthday)
+    if byday:
+        parts["BYDAY"] = ",".join(_byday_code(day) for day in byday)
+    if count is not None:
+        parts["COUNT"] = str(count)
+    if until is not None:
+        parts["UNTIL"] = f"{until:%Y%m%d}"
+    return _parse(";".join(f"{name}={value}" for name, value in parts.items()))
+
+
 def normalize_rule(text: str) -> str:
     """Canonical form of an RRULE: uppercase, no "RRULE:" prefix, parts in a fixed order.
 
@@ -124,7 +161,7 @@ def normalize_rule(text: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _parse(text: str) -> _Rule:
+def _parse(text: str) -> Rule:
     if not isinstance(text, str):
         raise TypeError(f"a recurrence rule must be a string, not {type(text).__name__}")
     body = text.strip()
@@ -193,17 +230,17 @@ def _parse(text: str) -> _Rule:
     if "BYDAY" in raw:
         days = _weekdays(raw["BYDAY"])
         fields["byday"] = days
-        canonical["BYDAY"] = ",".join(f"{n if n else ''}{_WEEKDAY_CODES[wd]}" for wd, n in days)
+        canonical["BYDAY"] = ",".join(f"{n if n else ''}{WEEKDAY_CODES[wd]}" for wd, n in days)
     if "WKST" in raw:
-        if raw["WKST"] not in _WEEKDAY_CODES:
+        if raw["WKST"] not in WEEKDAY_CODES:
             raise RecurrenceError(
                 f"WKST={raw['WKST']} is not valid: use one of MO, TU, WE, TH, FR, SA, SU"
             )
-        fields["wkst"] = _WEEKDAY_CODES.index(raw["WKST"])
+        fields["wkst"] = WEEKDAY_CODES.index(raw["WKST"])
         canonical["WKST"] = raw["WKST"]
 
     text_out = ";".join(f"{name}={canonical[name]}" for name in _PART_ORDER if name in canonical)
-    rule = _Rule(text=text_out, **fields)  # type: ignore[arg-type]
+    rule = Rule(text=text_out, **fields)  # type: ignore[arg-type]
     _check_combinations(rule)
     return rule
 
@@ -253,7 +290,7 @@ def _weekdays(value: str) -> tuple[tuple[int, int], ...]:
             raise RecurrenceError(
                 f"BYDAY={value} is not valid: {item} needs a number from 1 to 53 or -1 to -53"
             )
-        day = (_WEEKDAY_CODES.index(code), ordinal)
+        day = (WEEKDAY_CODES.index(code), ordinal)
         if day not in seen:
             seen.append(day)
     return tuple(seen)
@@ -280,7 +317,7 @@ def _until(value: str) -> date | datetime:
         raise RecurrenceError(f"UNTIL={value} is not a real date or time: {hint}") from None
 
 
-def _check_combinations(rule: _Rule) -> None:
+def _check_combinations(rule: Rule) -> None:
     """RFC 5545 3.3.10 restrictions: rule parts that have no defined meaning for a frequency."""
     if rule.byweekno and rule.freq != "YEARLY":
         raise RecurrenceError("BYWEEKNO only works with FREQ=YEARLY")
@@ -316,7 +353,7 @@ def _check_combinations(rule: _Rule) -> None:
 
 def _byday_code(day: tuple[int, int]) -> str:
     wd, n = day
-    return f"{n if n else ''}{_WEEKDAY_CODES[wd]}"
+    return f"{n if n else ''}{WEEKDAY_CODES[wd]}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +382,7 @@ class _Spec:
     bysetpos: tuple[int, ...] | None
 
 
-def _spec(rule: _Rule, first: date) -> _Spec:
+def _spec(rule: Rule, first: date) -> _Spec:
     bymonth = rule.bymonth or None
     bymonthday = rule.bymonthday or None
     byday = rule.byday or None
@@ -462,7 +499,7 @@ def _year_buckets(
     return {residue: tuple(offsets) for residue, offsets in buckets.items()}
 
 
-def _rule_dates(rule: _Rule, spec: _Spec, first: date, start_year: int) -> Iterator[date]:
+def _rule_dates(rule: Rule, spec: _Spec, first: date, start_year: int) -> Iterator[date]:
     """Dates strictly after `first` on which the rule matches, ascending, lazily.
 
     Ends at year 9999, or once a full calendar cycle has passed without a match (then no
@@ -522,7 +559,7 @@ def _require_aware(name: str, value: object) -> datetime:
 
 
 def _series(
-    rule: _Rule, start: datetime, zone: ZoneInfo, after: datetime, limit: int
+    rule: Rule, start: datetime, zone: ZoneInfo, after: datetime, limit: int
 ) -> list[datetime]:
     start_local = start.astimezone(zone).replace(microsecond=0)
     first = start_local.replace(tzinfo=None, fold=0)
@@ -767,7 +804,7 @@ def _weekday_group(days: frozenset[int], word: str) -> str:
 
 
 def _weekday_phrase(
-    r: _Rule, plain: frozenset[int], numbered: list[tuple[int, int]], *, filtering: bool = False
+    r: Rule, plain: frozenset[int], numbered: list[tuple[int, int]], *, filtering: bool = False
 ) -> str:
     parts: list[str] = []
     if plain:

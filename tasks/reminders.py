@@ -21,7 +21,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
-from todo_project.eventbus.envelope import REMINDERS, build_event
+from todo_project.eventbus.envelope import REMINDERS, build_event, parse_instant
 from todo_project.eventbus.outbox import enqueue
 from todo_project.eventbus.signals import scheduler_wakeup
 from todo_project.observability import REMINDER_LATENESS
@@ -169,11 +169,12 @@ def sync_reminder_job(payload: dict[str, Any], *, deleted: bool = False) -> None
 
     gateway = dapr_gateway()
     name = job_name(int(payload["task_id"]))
-    reminder_at = payload.get("reminder_at")
-    if deleted or payload.get("completed") or not reminder_at:
+    when = (
+        None if deleted or payload.get("completed") else parse_instant(payload.get("reminder_at"))
+    )
+    if when is None:
         gateway.delete_job(name)
         return
-    when = datetime.fromisoformat(str(reminder_at).replace("Z", "+00:00"))
     # Dapr wants an explicit offset; show it in the task's zone for operators reading jobs.
     when = when.astimezone(zoneinfo.ZoneInfo(payload.get("timezone") or "UTC"))
     gateway.schedule_job(
@@ -222,10 +223,9 @@ def _reminder_time_from(body: bytes) -> datetime | None:
     for _ in range(3):
         if isinstance(data, dict) and "reminder_at" in data:
             try:
-                parsed = datetime.fromisoformat(str(data["reminder_at"]).replace("Z", "+00:00"))
-            except ValueError:
+                return parse_instant(data["reminder_at"])
+            except ValueError:  # not a date-time, or one without an offset
                 return None
-            return parsed if parsed.tzinfo is not None else None
         if isinstance(data, dict) and isinstance(
             data.get("value") or data.get("data"), (dict, str)
         ):

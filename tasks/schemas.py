@@ -7,12 +7,14 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
+from .filters import ListStatus, SortOrder
+from .filters import SortField as SortField
 from .models import DESCRIPTION_MAX_LENGTH
 
 PriorityName = Literal["urgent", "high", "medium", "low"]
-StatusName = Literal["pending", "completed", "all"]
-SortField = Literal["due_date", "priority", "created_at", "updated_at", "title"]
-OrderName = Literal["asc", "desc"]
+#: The list's parameters take the FilterSet's own choices.
+StatusName = ListStatus
+OrderName = SortOrder
 
 
 class TaskWrite(Schema):

@@ -47,19 +47,26 @@ def task_filterset(
 def task_list(
     *,
     user: User,
-    params: Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+    filters: TaskFilter | None = None,
     limit: int = 50,
     offset: int = 0,
     default_status: str = "all",
 ) -> TaskPage:
     """One page of the user's tasks filtered by `params` (the FilterSet's parameters),
-    with the exact number of matches.
+    with the exact number of matches. A caller that shows the parsed parameters too (the
+    list page's filter bar) passes the FilterSet of task_filterset() as `filters` instead,
+    so they are parsed once.
 
     A constant number of queries whatever the page size: resolving tag names (when the
     tag filter is used), the total, the page and the page's tag names. With a search the
     total comes with the page's ids: every match is read to rank or filter it anyway.
     """
-    filterset = task_filterset(user=user, params=params, default_status=default_status)
+    filterset = (
+        filters
+        if filters is not None
+        else task_filterset(user=user, params=params or {}, default_status=default_status)
+    )
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     queryset = filterset.qs

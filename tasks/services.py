@@ -11,7 +11,7 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -191,19 +191,31 @@ def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
             )
         task.reminder_at = task.due_date - timedelta(minutes=task.reminder_offset_minutes)
     if task.recurrence:
+        series_start = series_start_for(task, task.due_date)
         try:
             task.recurrence = rrules.validate_rule(
-                task.recurrence, first_due=task.series_start or task.due_date, tz=task.timezone
+                task.recurrence, first_due=series_start, tz=task.timezone
             )
         except rrules.RecurrenceError as exc:
             raise ValidationError({"recurrence": str(exc)}) from None
         if task.series_id is None:
             task.series_id = uuid.uuid4()
-        if task.series_start is None or not task.recurrence_parent_id:
-            # The first instance of a series defines DTSTART; later instances keep it.
-            task.series_start = task.due_date
+        task.series_start = series_start
     else:
         task.series_start = None
+
+
+@overload
+def series_start_for(task: Task | None, due_date: datetime) -> datetime: ...
+@overload
+def series_start_for(task: Task | None, due_date: datetime | None) -> datetime | None: ...
+def series_start_for(task: Task | None, due_date: datetime | None) -> datetime | None:
+    """DTSTART of the series of `task` when it is due at `due_date`: the first instance
+    of a series (or a task not saved yet) starts it at its due date, so moving that due
+    date moves the series; a later instance keeps the start it inherited."""
+    if task is not None and task.recurrence_parent_id and task.series_start is not None:
+        return task.series_start
+    return due_date
 
 
 def _set_tags(task: Task, names: list[str]) -> None:
@@ -240,8 +252,6 @@ def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
         locked = Task.objects.select_for_update().get(pk=task.pk)
         before = {name: getattr(locked, name) for name in EDITABLE_FIELDS if name != "tags"}
         before_tags = locked.tag_names
-        if "due_date" in data and locked.recurrence and not locked.recurrence_parent_id:
-            locked.series_start = None  # moving the first instance moves the series start
         tags = _apply(locked, data)
         changed = [n for n, old in before.items() if getattr(locked, n) != old]
         if tags is not None and {t.casefold() for t in tags} != {t.casefold() for t in before_tags}:

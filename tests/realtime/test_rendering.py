@@ -8,7 +8,7 @@ from django.utils import timezone
 from realtime import handlers
 from realtime.rendering import render_event
 from tasks import services
-from tasks.views import TaskRow
+from tasks.presenters import TaskRow
 from todo_project.eventbus.envelope import TASK_UPDATES, build_event, parse_envelope
 from todo_project.eventbus.models import OutboxMessage
 from todo_project.eventbus.registry import handlers_for

@@ -13,10 +13,12 @@ from dateutil.rrule import rrulestr
 from tasks.recurrence import (
     ALLOWED_FREQUENCIES,
     RecurrenceError,
+    compose_rule,
     describe,
     next_occurrence,
     normalize_rule,
     occurrences,
+    parse_rule,
     validate_rule,
 )
 
@@ -1125,3 +1127,43 @@ def test_describe_handles_every_rfc_example(rule: str) -> None:
 def test_describe_rejects_invalid_rules() -> None:
     with pytest.raises(RecurrenceError, match="FREQ=HOURLY is not supported"):
         describe("FREQ=HOURLY")
+
+
+# ---------------------------------------------------------------------------------------------
+# The rule as an object
+
+
+def test_parse_rule_gives_the_parts_and_the_canonical_text() -> None:
+    rule = parse_rule("rrule:byday=-1fr,mo;freq=monthly;count=4")
+    assert rule.text == "FREQ=MONTHLY;BYDAY=-1FR,MO;COUNT=4"
+    assert (rule.freq, rule.interval, rule.count, rule.until) == ("MONTHLY", 1, 4, None)
+    assert rule.byday == ((4, -1), (0, 0))
+    assert parse_rule("FREQ=YEARLY;UNTIL=20400101").until == date(2040, 1, 1)
+    assert parse_rule("FREQ=YEARLY;UNTIL=20400101T120000Z").until == datetime(
+        2040, 1, 1, 12, tzinfo=UTC
+    )
+
+
+def test_compose_rule_writes_the_same_text_a_parse_of_it_gives() -> None:
+    rule = compose_rule("WEEKLY", interval=2, byday=((0, 0), (2, 0)), until=date(2030, 12, 31))
+    assert rule.text == "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20301231"
+    assert parse_rule(rule.text) == rule
+    assert compose_rule("MONTHLY", bymonthday=(-1,), count=5).text == (
+        "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=5"
+    )
+    assert compose_rule("DAILY").text == "FREQ=DAILY"
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ({"freq": "HOURLY"}, "FREQ=HOURLY is not supported"),
+        ({"freq": "WEEKLY", "byday": ((0, 2),)}, "needs FREQ=MONTHLY or FREQ=YEARLY"),
+        ({"freq": "WEEKLY", "bymonthday": (1,)}, "BYMONTHDAY does not work with FREQ=WEEKLY"),
+        ({"freq": "DAILY", "interval": 0}, "INTERVAL must be at least 1"),
+    ],
+)
+def test_compose_rule_checks_like_a_typed_rule(parts: dict, message: str) -> None:
+    freq = parts.pop("freq")
+    with pytest.raises(RecurrenceError, match=message):
+        compose_rule(freq, **parts)

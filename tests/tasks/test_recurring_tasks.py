@@ -221,3 +221,32 @@ def test_occurrences_of_a_one_off_task_is_an_empty_list(api, user):
     task = services.task_create(user=user, data={"title": "once"})
     body = api.get(f"/api/todos/{task.pk}/occurrences").json()
     assert body == {"summary": None, "occurrences": []}
+
+
+@pytest.mark.django_db
+class TestSeriesStart:
+    def test_moving_the_first_instance_moves_the_series_start(self, user):
+        first = recurring(user, due=datetime(2026, 1, 5, 9, tzinfo=BERLIN), rule="FREQ=DAILY")
+        assert first.series_start == first.due_date
+        moved = services.task_update(
+            task=first, data={"due_date": datetime(2026, 1, 7, 10, tzinfo=BERLIN)}
+        )
+        assert moved.series_start == datetime(2026, 1, 7, 10, tzinfo=BERLIN)
+
+    def test_a_later_instance_keeps_the_start_it_inherited(self, user):
+        first = recurring(
+            user, due=datetime(2026, 1, 5, 9, tzinfo=BERLIN), rule="FREQ=DAILY;COUNT=3"
+        )
+        services.task_complete(task=first)
+        second = services.task_create_next_instance(
+            completed=completed_payload(first), now=datetime(2026, 1, 1, tzinfo=BERLIN)
+        )
+        assert second is not None and second.series_start == first.due_date
+        moved = services.task_update(
+            task=second, data={"due_date": datetime(2026, 1, 6, 18, tzinfo=BERLIN)}
+        )
+        assert moved.series_start == first.due_date
+        # The rule is checked against the series from the 5th: it has a second date on the
+        # 6th. Counted from this instance (the 6th, 18:00) it would have none.
+        until = services.task_update(task=moved, data={"recurrence": "FREQ=DAILY;UNTIL=20260106"})
+        assert until.recurrence == "FREQ=DAILY;UNTIL=20260106"

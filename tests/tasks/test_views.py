@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tasks import services
-from tasks.forms import TaskForm, editor_initial
 from tasks.models import ActivityEntry, Priority, Task
+from tests.tasks.test_forms import form_data
 from todo_project.eventbus.publishers import LocalBus
 from todo_project.eventbus.relay import drain
 
@@ -29,23 +29,6 @@ def client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def form_data(**overrides):
-    data = {
-        "title": "Pay rent",
-        "description": "",
-        "priority": "medium",
-        "tags": "",
-        "due_date": "",
-        "recurrence_preset": "none",
-        "recurrence_interval": "1",
-        "recurrence_end": "never",
-        "reminder": "none",
-        "reminder_unit": "minutes",
-    }
-    data.update(overrides)
-    return data
 
 
 class TestHome:
@@ -589,78 +572,3 @@ class TestHistory:
         body = client.get(reverse("tasks:history", args=[task.pk])).content.decode()
         assert body.index("Completed") < body.index("Changed") < body.index("Created")
         assert "urgent" in body and "Final" in body
-
-
-class TestRecurrenceEditorInitial:
-    due = datetime(2030, 3, 4, 9, 30, tzinfo=UTC)
-
-    @pytest.mark.parametrize(
-        ("rule", "expected"),
-        [
-            ("", {"recurrence_preset": "none"}),
-            ("FREQ=DAILY;INTERVAL=2", {"recurrence_preset": "daily", "recurrence_interval": 2}),
-            ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", {"recurrence_preset": "weekdays"}),
-            (
-                "FREQ=WEEKLY;BYDAY=TU,TH",
-                {"recurrence_preset": "weekly", "recurrence_weekdays": ["TU", "TH"]},
-            ),
-            (
-                "FREQ=MONTHLY;BYMONTHDAY=15",
-                {"recurrence_preset": "monthly_day", "recurrence_monthday": "15"},
-            ),
-            (
-                "FREQ=MONTHLY;BYDAY=-1FR;COUNT=4",
-                {
-                    "recurrence_preset": "monthly_nth",
-                    "recurrence_nth": "-1",
-                    "recurrence_end": "count",
-                    "recurrence_count": 4,
-                },
-            ),
-            (
-                "FREQ=YEARLY;UNTIL=20400101",
-                {
-                    "recurrence_preset": "yearly",
-                    "recurrence_end": "until",
-                    "recurrence_until": date(2040, 1, 1),
-                },
-            ),
-            (
-                "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
-                {
-                    "recurrence_preset": "custom",
-                    "recurrence_custom": "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
-                },
-            ),
-        ],
-    )
-    def test_maps_rules_to_presets(self, rule, expected):
-        initial = editor_initial(rule, self.due)
-        for key, value in expected.items():
-            assert initial[key] == value
-
-    @pytest.mark.parametrize(
-        "rule",
-        [
-            "FREQ=DAILY;INTERVAL=2",
-            "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
-            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH",
-            "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=5",
-            "FREQ=MONTHLY;BYDAY=2WE",
-            "FREQ=YEARLY;UNTIL=20400101",
-            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-        ],
-    )
-    def test_round_trips(self, rule):
-        initial = editor_initial(rule, self.due)
-        data = form_data()
-        for key, value in initial.items():
-            if isinstance(value, list):
-                data[key] = value
-            elif isinstance(value, date):
-                data[key] = value.isoformat()
-            else:
-                data[key] = str(value)
-        form = TaskForm({**data, "due_date": "2030-03-04T09:30"})
-        assert form.is_valid(), form.errors
-        assert form.cleaned_data["recurrence"] == rule

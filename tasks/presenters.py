@@ -1,0 +1,410 @@
+"""What the task pages and the live pushes show, built from tasks, event snapshots and the
+parsed list parameters. Pages (tasks.views) and the pusher (realtime.rendering) render the
+same partials of the same templates from these objects; nothing here reads a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+
+from todo_project.eventbus.envelope import parse_instant
+
+from . import recurrence as rrules
+from .filters import ListStatus, SortField, SortOrder, TaskFilter
+from .forms import PRIORITY_CHOICES, RecurrenceForm
+from .models import Priority, Task, is_overdue
+from .services import series_start_for
+
+LIST_TEMPLATE = "tasks/list.html"
+FORM_TEMPLATE = "tasks/form.html"
+PREVIEW_COUNT = 5
+
+# --- the row every list, htmx response and live push shows ------------------------------
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """What a task row shows, built from a Task or from an event's task snapshot so that
+    the page and the WebSocket push render the very same partial."""
+
+    id: int
+    title: str
+    priority: str
+    tags: list[str]
+    due_date: datetime | None
+    reminder_at: datetime | None
+    recurrence: str
+    completed: bool
+    version: int
+    now: datetime = field(default_factory=timezone.now)
+
+    @classmethod
+    def from_task(cls, task: Task, *, now: datetime | None = None) -> TaskRow:
+        return cls(
+            id=task.pk,
+            title=task.title,
+            priority=Priority(task.priority).slug,
+            tags=sorted(task.tag_names, key=str.casefold),
+            due_date=task.due_date,
+            reminder_at=task.reminder_at if not task.completed else None,
+            recurrence=task.recurrence,
+            completed=task.completed,
+            version=task.version,
+            now=now or timezone.now(),
+        )
+
+    @classmethod
+    def from_snapshot(cls, payload: Mapping[str, Any]) -> TaskRow:
+        completed = bool(payload.get("completed"))
+        return cls(
+            id=int(payload["task_id"]),
+            title=str(payload.get("title") or ""),
+            priority=str(payload.get("priority") or "medium"),
+            tags=sorted((str(tag) for tag in payload.get("tags") or []), key=str.casefold),
+            due_date=parse_instant(payload.get("due_date")),
+            reminder_at=None if completed else parse_instant(payload.get("reminder_at")),
+            recurrence=str(payload.get("recurrence") or ""),
+            completed=completed,
+            version=int(payload.get("version") or 0),
+        )
+
+    @property
+    def dom_id(self) -> str:
+        return f"task-{self.id}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return is_overdue(completed=self.completed, due_date=self.due_date, now=self.now)
+
+    @property
+    def recurrence_summary(self) -> str:
+        if not self.recurrence:
+            return ""
+        try:
+            return rrules.describe(self.recurrence)
+        except rrules.RecurrenceError:
+            return self.recurrence
+
+    @property
+    def due_label(self) -> str:
+        return when_label(self.due_date, self.now) if self.due_date else ""
+
+    @property
+    def reminder_label(self) -> str:
+        return when_label(self.reminder_at, self.now) if self.reminder_at else ""
+
+
+def when_label(moment: datetime, now: datetime) -> str:
+    """'Today 14:00', 'Tomorrow 09:00', 'Fri 7 Mar, 09:00', '7 Mar 2027, 09:00' in the
+    current (the user's) time zone. Month and day names are English whatever the locale."""
+    local = timezone.localtime(moment)
+    today = timezone.localtime(now).date()
+    clock = f"{local:%H:%M}"
+    days = (local.date() - today).days
+    if days == 0:
+        return f"Today {clock}"
+    if days == 1:
+        return f"Tomorrow {clock}"
+    if days == -1:
+        return f"Yesterday {clock}"
+    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
+    month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[
+        local.month - 1
+    ]
+    if local.year == today.year or abs(days) < 180:
+        return f"{weekday} {local.day} {month}, {clock}"
+    return f"{local.day} {month} {local.year}, {clock}"
+
+
+# --- the list page's filter bar and links --------------------------------------------------
+
+#: Query parameters of the list, in the order the canonical URL shows them.
+LIST_PARAMS = (
+    "search",
+    "status",
+    "priority",
+    "tag",
+    "due_after",
+    "due_before",
+    "overdue",
+    "sort_by",
+    "order",
+)
+#: What the page shows without a parameter, left out of its URL.
+LIST_DEFAULTS = {"status": ListStatus.PENDING.value, "order": SortOrder.ASC.value}
+#: The choices the filter bar offers: the FilterSet's, with "" for the default order.
+STATUS_CHOICES = ListStatus.choices
+SORT_CHOICES = [("", SortField.DUE_DATE.label)] + [
+    choice for choice in SortField.choices if choice[0] != SortField.DUE_DATE
+]
+ORDER_CHOICES = SortOrder.choices
+BAR_PRIORITY_CHOICES = list(reversed(PRIORITY_CHOICES))  # most urgent first
+
+
+@dataclass(frozen=True)
+class FilterBar:
+    """The list's view as the filter bar shows it, read from the FilterSet that filtered
+    the list: typed-in text as typed, choices as the FilterSet understood them."""
+
+    search: str
+    status: str
+    priorities: list[str]
+    tags: list[str]
+    due_after: str
+    due_before: str
+    overdue: bool
+    sort_by: str
+    order: str
+
+    @classmethod
+    def from_filterset(cls, filters: TaskFilter) -> FilterBar:
+        filters.is_valid()  # parses once; the form keeps its result
+        form = filters.form
+        cleaned = form.cleaned_data
+
+        def typed(name: str) -> str:
+            return str(form[name].value() or "")
+
+        return cls(
+            search=typed("search"),
+            status=filters.selected_status(),
+            priorities=list(cleaned.get("priority") or []),
+            tags=[tag for tag in cleaned.get("tag") or [] if tag.strip()],
+            due_after=typed("due_after"),
+            due_before=typed("due_before"),
+            overdue=cleaned.get("overdue") is True,
+            sort_by=cleaned.get("sort_by") or "",
+            order=cleaned.get("order") or SortOrder.ASC,
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.search.strip()
+            or self.status != ListStatus.PENDING
+            or self.sort_by
+            or self.order != SortOrder.ASC
+            or self.has_more_filters
+        )
+
+    @property
+    def has_more_filters(self) -> bool:
+        return bool(
+            self.priorities or self.tags or self.due_after or self.due_before or self.overdue
+        )
+
+
+def canonical_query(params: Mapping[str, Any], **overrides: Any) -> str:
+    """The list's query string without empty values and defaults, in a stable order, so
+    the address bar shows exactly the view and nothing else. `params` is a QueryDict."""
+    pairs: list[tuple[str, str]] = []
+    for name in LIST_PARAMS:
+        values = [overrides[name]] if name in overrides else params.getlist(name)  # type: ignore[attr-defined]
+        for value in values:
+            value = (value or "").strip()
+            if value and LIST_DEFAULTS.get(name) != value:
+                pairs.append((name, value))
+    page = overrides.get("page", params.get("page"))
+    if page and str(page) != "1":
+        pairs.append(("page", str(page)))
+    return urlencode(pairs)
+
+
+def tag_options(
+    known: Sequence[Mapping[str, Any]], selected: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The tag chips: the user's tags with their counts, plus any selected tag the user
+    does not have (so it can be unticked), each marked selected or not."""
+    known_names = {tag["name"].casefold() for tag in known}
+    options = [{"name": tag["name"], "count": tag["count"]} for tag in known] + [
+        {"name": name, "count": 0} for name in selected if name.casefold() not in known_names
+    ]
+    chosen = {tag.casefold() for tag in selected}
+    for option in options:
+        option["selected"] = option["name"].casefold() in chosen
+    return options
+
+
+def filter_errors(message_dict: Mapping[str, Sequence[str]]) -> list[str]:
+    """'Due after: Enter a valid date/time.' for each bad parameter."""
+    return [
+        f"{name.replace('_', ' ').capitalize()}: {message}"
+        for name, messages in message_dict.items()
+        for message in messages
+    ]
+
+
+def list_url(query: str) -> str:
+    base = reverse("tasks:list")
+    return f"{base}?{query}" if query else base
+
+
+def list_context(
+    *,
+    params: Mapping[str, Any],
+    filters: TaskFilter,
+    items: Sequence[Task],
+    count: int,
+    errors: list[str],
+    page_number: int,
+    page_size: int,
+    known_tags: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The list page's context (and its htmx partials'): one page of `items` out of
+    `count` matches, for the parameters `filters` parsed from `params`."""
+    bar = FilterBar.from_filterset(filters)
+    now = timezone.now()
+    rows = [TaskRow.from_task(task, now=now) for task in items]
+    last_page = max(1, -(-count // page_size))
+    before = (page_number - 1) * page_size
+    return {
+        "rows": rows,
+        "count": count,
+        "page_number": page_number,
+        "last_page": last_page,
+        "first_index": before + 1 if rows else 0,
+        "last_index": before + len(rows),
+        "prev_url": list_url(canonical_query(params, page=page_number - 1))
+        if page_number > 1
+        else None,
+        "next_url": list_url(canonical_query(params, page=page_number + 1))
+        if page_number < last_page
+        else None,
+        "list_url": list_url(canonical_query(params)),
+        "filter_errors": errors,
+        "state": bar,
+        "tag_options": tag_options(known_tags, bar.tags),
+        # New tasks pushed live go to the top of the first page of a list that shows
+        # pending tasks; a list of completed tasks or a later page leaves them out.
+        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
+        "priority_choices": BAR_PRIORITY_CHOICES,
+        "status_choices": STATUS_CHOICES,
+        "sort_choices": SORT_CHOICES,
+        "order_choices": ORDER_CHOICES,
+    }
+
+
+# --- the recurrence editor's preview -------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    summary: str = ""
+    dates: list[datetime] = field(default_factory=list)
+    error: str = ""
+    repeats: bool = False
+
+
+def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) -> Preview:
+    """describe() and the next dates of the rule the editor currently holds (a bound
+    form), or of the task's stored rule (an unbound one). `zone` is the zone of a new
+    task; a stored task keeps its own."""
+    if form.is_bound:
+        form.is_valid()
+        cleaned = form.cleaned_data
+        rule_errors = [
+            str(message)
+            for name in ("recurrence_preset", "recurrence_custom")
+            for message in form.errors.get(name, [])
+        ]
+        if rule_errors:
+            return Preview(error=" ".join(rule_errors), repeats=True)
+        rule = cleaned.get("recurrence", "")
+        due = cleaned.get("due_date")
+        if "due_date" in form.errors:
+            return Preview(error="Enter a valid due date.", repeats=bool(rule))
+    else:
+        rule = task.recurrence if task else ""
+        due = task.due_date if task else None
+    if not rule:
+        return Preview()
+    if task is not None:
+        zone = task.timezone
+    if due is None:
+        return Preview(error="A repeating task needs a due date.", repeats=True)
+    series_start = series_start_for(task, due)
+    try:
+        normalized = rrules.validate_rule(rule, first_due=series_start, tz=zone)
+        dates = rrules.occurrences(
+            normalized,
+            series_start=series_start,
+            tz=zone,
+            after=due - timedelta(seconds=1),
+            limit=PREVIEW_COUNT,
+        )
+    except rrules.RecurrenceError as exc:
+        return Preview(error=str(exc), repeats=True)
+    return Preview(summary=rrules.describe(normalized), dates=dates, repeats=True)
+
+
+# --- the history page -----------------------------------------------------------------------
+
+EVENT_LABELS = {
+    "TaskCreated": "Created",
+    "TaskUpdated": "Changed",
+    "TaskCompleted": "Completed",
+    "TaskDeleted": "Deleted",
+}
+FIELD_LABELS = {
+    "title": "Title",
+    "description": "Description",
+    "priority": "Priority",
+    "tags": "Tags",
+    "due_date": "Due",
+    "reminder_at": "Reminder",
+    "reminder_offset_minutes": "Reminder before due (minutes)",
+    "recurrence": "Repeat",
+    "timezone": "Time zone",
+    "completed": "Done",
+}
+
+
+@dataclass
+class HistoryLine:
+    label: str
+    version: int
+    occurred_at: datetime
+    changes: list[tuple[str, str]]
+
+    @classmethod
+    def from_entry(cls, entry: Any) -> HistoryLine:
+        changes = [
+            (FIELD_LABELS.get(name, name), change_text(name, value))
+            for name, value in (entry.changes or {}).items()
+        ]
+        if entry.event_type == "TaskUpdated" and not changes:
+            label = "Changed"
+        else:
+            label = EVENT_LABELS.get(entry.event_type, entry.event_type)
+        return cls(
+            label=label, version=entry.version, occurred_at=entry.occurred_at, changes=changes
+        )
+
+
+def change_text(name: str, value: Any) -> str:
+    """One changed field's new value as the history shows it."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if name in ("due_date", "reminder_at"):
+        try:
+            moment = parse_instant(value)
+        except ValueError:
+            return str(value)
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "—"
+    if name == "tags" and isinstance(value, list):
+        return ", ".join(str(tag) for tag in value)
+    if name == "completed":
+        return "yes" if value else "no"
+    if name == "recurrence":
+        try:
+            return rrules.describe(str(value))
+        except rrules.RecurrenceError:
+            return str(value)
+    return str(value)
