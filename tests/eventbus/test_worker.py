@@ -98,7 +98,7 @@ class TestConsumeMessage:
         replace_handler(
             monkeypatch,
             original.name,
-            lambda event: (runs.append(str(event.event_id)), original.func(event)),
+            lambda events: (runs.extend(str(e.event_id) for e in events), original.func(events)),
         )
         _, data = envelope(user.pk)
         attempts = AttemptCounter()
@@ -124,7 +124,7 @@ class TestConsumeMessage:
     ):
         settings.HANDLER_MAX_ATTEMPTS = 3
 
-        def broken(event):
+        def broken(events):
             raise RuntimeError("database on fire")
 
         replace_handler(monkeypatch, "tasks.activity_log", broken)
@@ -349,7 +349,7 @@ class TestConsumers:
     ):
         traces: list[str | None] = []
 
-        def record(event):
+        def record(events):
             context = current_trace_context()
             traces.append(context.trace_id if context else None)
 
@@ -365,10 +365,10 @@ class TestConsumers:
         started, release = threading.Event(), threading.Event()
         original = registry._handlers["tasks.activity_log"]
 
-        def slow(event):
+        def slow(events):
             started.set()
             release.wait(5)
-            original.func(event)
+            original.func(events)
 
         replace_handler(monkeypatch, original.name, slow)
         _, data = envelope(user.pk)
@@ -431,7 +431,7 @@ class TestRecordDeadLetter:
     ):
         settings.HANDLER_MAX_ATTEMPTS = 1
 
-        def broken(event):
+        def broken(events):
             raise RuntimeError("database on fire")
 
         replace_handler(monkeypatch, "tasks.activity_log", broken)

@@ -3,7 +3,7 @@ as `HANDLERS` and registers them from its AppConfig.ready()."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .envelope import Event
@@ -13,24 +13,16 @@ from .envelope import Event
 class Handler:
     name: str
     topic: str
-    func: Callable[[Event], None]
+    #: The effect, for one or more events of `topic` in order: a single event is a batch
+    #: of one (the Dapr worker), the relay hands over all the ready rows (embedded mode).
+    func: Callable[[Sequence[Event]], None]
     event_types: frozenset[str] = field(default_factory=frozenset)
     #: False for effects outside the database (pushing to WebSockets), which are idempotent
     #: by version on the client and need no deduplication row.
     dedupe: bool = True
-    #: The same effect for several events at once, in order (e.g. one bulk INSERT); used
-    #: when the relay delivers a batch in embedded mode. Default: func for each event.
-    batch_func: Callable[[list[Event]], None] | None = None
 
     def accepts(self, event: Event) -> bool:
         return not self.event_types or event.event_type in self.event_types
-
-    def run_batch(self, events: list[Event]) -> None:
-        if self.batch_func is not None:
-            self.batch_func(events)
-            return
-        for event in events:
-            self.func(event)
 
 
 _handlers: dict[str, Handler] = {}
