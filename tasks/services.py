@@ -7,6 +7,7 @@ Validation lives here, so the API, the forms and the worker share it: a
 
 from __future__ import annotations
 
+import copy
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -218,15 +219,38 @@ def _set_tags(task: Task, names: list[str]) -> None:
     task.tags.set(chosen)
 
 
+def _apply_create(task: Task, data: Mapping[str, Any]) -> list[str]:
+    """_apply() for a new task: `title` is required."""
+    if "title" not in data:
+        raise ValidationError({"title": "This field is required."})
+    return _apply(task, data) or []
+
+
+def _apply_update(task: Task, data: Mapping[str, Any]) -> list[str] | None:
+    """_apply() for a change to a saved task."""
+    if "due_date" in data and task.recurrence and not task.recurrence_parent_id:
+        task.series_start = None  # moving the first instance moves the series start
+    return _apply(task, data)
+
+
+def task_validate(*, task: Task, data: Mapping[str, Any]) -> None:
+    """Raise the ValidationError that saving `data` would raise (task_update for a saved
+    task, task_create for a new one), writing nothing: for a form that shows errors
+    before it saves, such as the admin's."""
+    draft = copy.copy(task)
+    if task.pk is None:
+        _apply_create(draft, data)
+    else:
+        _apply_update(draft, data)
+
+
 # --- services ---------------------------------------------------------------------------
 
 
 def task_create(*, user: User, data: Mapping[str, Any]) -> Task:
     """Create a task from API/form data (`title` required; other fields optional)."""
-    if "title" not in data:
-        raise ValidationError({"title": "This field is required."})
     task = Task(user=user, timezone=user.timezone)
-    tags = _apply(task, data) or []
+    tags = _apply_create(task, data)
     with transaction.atomic():
         task.save()
         _set_tags(task, tags)
@@ -240,9 +264,7 @@ def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
         locked = Task.objects.select_for_update().get(pk=task.pk)
         before = {name: getattr(locked, name) for name in EDITABLE_FIELDS if name != "tags"}
         before_tags = locked.tag_names
-        if "due_date" in data and locked.recurrence and not locked.recurrence_parent_id:
-            locked.series_start = None  # moving the first instance moves the series start
-        tags = _apply(locked, data)
+        tags = _apply_update(locked, data)
         changed = [n for n, old in before.items() if getattr(locked, n) != old]
         if tags is not None and {t.casefold() for t in tags} != {t.casefold() for t in before_tags}:
             changed.append("tags")
