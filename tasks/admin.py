@@ -14,6 +14,17 @@ from django.http import HttpRequest
 from . import services
 from .models import ActivityEntry, Priority, Tag, Task
 
+#: Shown, never edited: the services derive them.
+SET_BY_THE_SERVICES = (
+    "completed_at",
+    "series_id",
+    "series_start",
+    "recurrence_parent",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
 
 class TaskAdminForm(forms.ModelForm):
     tags = forms.CharField(
@@ -81,35 +92,8 @@ class TaskAdmin(admin.ModelAdmin):
     )
     list_filter = ("priority", "completed", ("tags", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "description", "user__username")
-    fields = (
-        "user",
-        "title",
-        "description",
-        "priority",
-        "tags",
-        "due_date",
-        "reminder_at",
-        "reminder_offset_minutes",
-        "recurrence",
-        "timezone",
-        "completed",
-        "completed_at",
-        "series_id",
-        "series_start",
-        "recurrence_parent",
-        "version",
-        "created_at",
-        "updated_at",
-    )
-    readonly_fields = (
-        "completed_at",
-        "series_id",
-        "series_start",
-        "recurrence_parent",
-        "version",
-        "created_at",
-        "updated_at",
-    )
+    fields = ("user", *services.EDITABLE_FIELDS, "completed", *SET_BY_THE_SERVICES)
+    readonly_fields = SET_BY_THE_SERVICES
     raw_id_fields = ("user",)
     date_hierarchy = "due_date"
     list_select_related = ("user",)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import grpc
 import pytest
@@ -77,31 +76,6 @@ class TestLocalBus:
         bus = LocalBus()
         bus.publish([row])
         bus.publish([row])
-        assert ActivityEntry.objects.count() == 1
-
-    def test_same_event_to_two_workers_at_once_has_one_effect(self, user):
-        create(user)
-        (row,) = rows(TASK_EVENTS)
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
-
-        def deliver() -> None:
-            from django.db import connection
-
-            try:
-                barrier.wait()
-                LocalBus().publish([row])
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=deliver) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors
         assert ActivityEntry.objects.count() == 1
 
     def test_a_failure_among_several_rows_raises_so_each_goes_alone(self, user, monkeypatch):
