@@ -105,7 +105,11 @@ def _relay(publisher: Publisher, *, batch_size: int, now: datetime) -> RelayResu
                 result.unavailable = True
                 return result
             except Exception:
-                logger.info("publishing %d rows together failed; one at a time", len(together))
+                logger.info(
+                    "publishing %d rows together failed; one at a time",
+                    len(together),
+                    exc_info=True,
+                )
         done = {row.pk for row in published}
         for row in rows:
             if row.pk in done or row.partition_key in blocked:
