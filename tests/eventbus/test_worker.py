@@ -508,3 +508,26 @@ def test_the_worker_refuses_to_start_in_dapr_mode_without_an_app_token(settings,
     with pytest.raises(CommandError, match="APP_API_TOKEN"):
         call_command("worker")
     assert built == []
+
+
+def test_once_subscribed_the_worker_lets_each_job_route_catch_up(monkeypatch):
+    import io
+
+    from todo_project.eventbus.management.commands.worker import Command
+
+    caught: list[str] = []
+    monkeypatch.setattr(registry, "_job_routes", {})
+    registry.register_job_route(
+        registry.JobRoute(
+            prefix="test-job-",
+            trigger=lambda name, body: (200, "ok"),
+            catch_up=lambda: caught.append("test-job-") or 3,
+        )
+    )
+    registry.register_job_route(
+        registry.JobRoute(prefix="other-", trigger=lambda name, body: (200, "ok"))
+    )
+    out = io.StringIO()
+    Command(stdout=out)._after_start([], threading.Event())
+    assert caught == ["test-job-"]
+    assert "caught up: 3 test-job-* job(s) that came due while stopped" in out.getvalue()
