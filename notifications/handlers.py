@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tasks.reminders import REMINDER_DUE
 from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
-from .services import (
-    DueReminder,
-    notification_create_for_reminder,
-    notifications_create_for_reminders,
-)
+from .services import DueReminder, notifications_create_for_reminders
 
 
-def on_reminder_due(event: Event) -> None:
-    reminder = due_reminder(event)
-    notification_create_for_reminder(
-        user_id=reminder.user_id,
-        task_id=reminder.task_id,
-        message=reminder.message,
-        reminder_at=reminder.reminder_at,
-        due_date=reminder.due_date,
-    )
-
-
-def on_reminders_due(events: list[Event]) -> None:
+def on_reminder_due(events: Sequence[Event]) -> None:
     notifications_create_for_reminders([due_reminder(event) for event in events])
 
 
@@ -48,6 +35,5 @@ HANDLERS = [
         topic=REMINDERS,
         func=on_reminder_due,
         event_types=frozenset({REMINDER_DUE}),
-        batch_func=on_reminders_due,
     ),
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,43 +45,15 @@ class DueReminder:
     due_date: datetime | None
 
 
-def notification_create_for_reminder(
-    *,
-    user_id: int,
-    task_id: int,
-    message: str,
-    reminder_at: datetime,
-    due_date: datetime | None,
-) -> tuple[Notification, bool]:
-    """Store a reminder notification once; a repeat of the same reminder returns the first.
+def notifications_create_for_reminders(reminders: Sequence[DueReminder]) -> list[Notification]:
+    """Store each reminder's notification once, with a few queries whatever their number;
+    returns the notifications it created (a reminder notified before is skipped).
 
-    On creation it is logged, mailed after commit when the user has an address, and
-    announced on task-updates for live badges and toasts.
+    Each new one is logged, mailed after commit when the user has an address, and
+    announced on task-updates for live badges and toasts. One notified concurrently
+    raises IntegrityError (the unique constraint): the delivery is retried, and then
+    finds it notified.
     """
-    from tasks.models import Task
-
-    with transaction.atomic():
-        notification, created = Notification.objects.get_or_create(
-            task_ref=task_id,
-            kind=Notification.Kind.REMINDER,
-            reminder_at=reminder_at,
-            defaults={
-                "user_id": user_id,
-                "task_id": task_id if Task.objects.filter(pk=task_id).exists() else None,
-                "message": message[:500],
-                "due_date": due_date,
-            },
-        )
-        if created:
-            _announce_created([notification])
-    return notification, created
-
-
-def notifications_create_for_reminders(reminders: list[DueReminder]) -> list[Notification]:
-    """notification_create_for_reminder() for many reminders with a few queries in all;
-    returns the notifications it created. Reminders notified before are skipped; one
-    notified concurrently raises IntegrityError (the unique constraint), and the caller
-    falls back to one at a time."""
     from tasks.models import Task
 
     if not reminders:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -27,13 +28,14 @@ logger = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 5.0
 
 
-def push_update(event: Event) -> None:
-    user_id = event.user_id
-    if user_id is None or nobody_listens(user_id):
-        return
-    html = render_event(event)
-    if html:
-        send_to_user(user_id, html)
+def push_update(events: Sequence[Event]) -> None:
+    for event in events:
+        user_id = event.user_id
+        if user_id is None or nobody_listens(user_id):
+            continue
+        html = render_event(event)
+        if html:
+            send_to_user(user_id, html)
 
 
 def nobody_listens(user_id: int) -> bool:

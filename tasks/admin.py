@@ -1,10 +1,85 @@
-from django.contrib import admin
+"""The admin edits tasks through the services, as the API and the pages do: every change
+bumps the version and writes its events (activity, reminder job, live push)."""
 
-from .models import ActivityEntry, Tag, Task
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .models import ActivityEntry, Priority, Tag, Task
+
+#: Shown, never edited: the services derive them.
+SET_BY_THE_SERVICES = (
+    "completed_at",
+    "series_id",
+    "series_start",
+    "recurrence_parent",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+class TaskAdminForm(forms.ModelForm):
+    tags = forms.CharField(
+        required=False, help_text="Comma-separated, e.g. “home, errands”.", max_length=2000
+    )
+
+    class Meta:
+        model = Task
+        fields = ("user", *services.EDITABLE_FIELDS, "completed")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["tags"] = ", ".join(self.instance.tag_names) if self.instance.pk else ""
+        if self.instance.pk is None and "timezone" in self.fields:
+            # Left empty, a new task gets its owner's time zone, as from the API.
+            self.initial["timezone"] = ""
+            self.fields["timezone"].required = False
+            self.fields["timezone"].help_text = "Empty: the owner's time zone."
+
+    def clean_tags(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data["tags"].split(",") if name.strip()]
+
+    def service_data(self) -> dict[str, Any]:
+        """The editable fields the operator changed, as the services take them."""
+        data: dict[str, Any] = {
+            name: self.cleaned_data[name]
+            for name in services.EDITABLE_FIELDS
+            if name in self.changed_data and name in self.cleaned_data
+        }
+        if "priority" in data:
+            data["priority"] = Priority(data["priority"])
+        return data
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if self.errors:
+            return self.cleaned_data
+        task = self.instance
+        if task.pk is None:
+            user = self.cleaned_data["user"]
+            task = Task(user=user, timezone=user.timezone)
+        try:
+            services.task_validate(task=task, data=self.service_data())
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return self.cleaned_data
+
+    def _post_clean(self) -> None:
+        # The services validate and write; the instance is not saved from this form.
+        pass
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
+    form = TaskAdminForm
     list_display = (
         "title",
         "user",
@@ -17,11 +92,56 @@ class TaskAdmin(admin.ModelAdmin):
     )
     list_filter = ("priority", "completed", ("tags", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "description", "user__username")
-    readonly_fields = ("version", "created_at", "updated_at", "series_id", "series_start")
-    raw_id_fields = ("user", "recurrence_parent")
-    filter_horizontal = ("tags",)
+    fields = ("user", *services.EDITABLE_FIELDS, "completed", *SET_BY_THE_SERVICES)
+    readonly_fields = SET_BY_THE_SERVICES
+    raw_id_fields = ("user",)
     date_hierarchy = "due_date"
     list_select_related = ("user",)
+    actions = ["complete_tasks", "reopen_tasks"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Task | None = None) -> Any:
+        # A task stays with the user it was created for.
+        return ("user", *self.readonly_fields) if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
+        data = form.service_data()
+        if change:
+            task = services.task_update(task=obj, data=data) if data else obj
+        else:
+            task = services.task_create(user=form.cleaned_data["user"], data=data)
+        completed = form.cleaned_data.get("completed", task.completed)
+        if completed and not task.completed:
+            task = services.task_complete(task=task)
+        elif not completed and task.completed:
+            task = services.task_reopen(task=task)
+        # The admin goes on with `obj` (its log entry, message and redirect).
+        obj.pk = task.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # tags were saved by the service
+
+    def delete_model(self, request: HttpRequest, obj: Task) -> None:
+        services.task_delete(task=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        for task in queryset:
+            services.task_delete(task=task)
+
+    @admin.action(description="Mark selected tasks complete")
+    def complete_tasks(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        changed = [task for task in queryset if not task.completed]
+        for task in changed:
+            services.task_complete(task=task)
+        self.message_user(request, f"{len(changed)} task(s) marked complete.", messages.SUCCESS)
+
+    @admin.action(description="Reopen selected tasks")
+    def reopen_tasks(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        changed = [task for task in queryset if task.completed]
+        for task in changed:
+            services.task_reopen(task=task)
+        self.message_user(request, f"{len(changed)} task(s) reopened.", messages.SUCCESS)
 
 
 @admin.register(Tag)

@@ -6,6 +6,8 @@ and under `manage.py worker` (Dapr).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 
 from todo_project.eventbus.envelope import TASK_EVENTS, Event
@@ -23,11 +25,7 @@ REMINDER_FIELDS = frozenset({"reminder_at", "completed", "due_date", "reminder_o
 HISTORY_FIELDS = (*services.EDITABLE_FIELDS, "completed")
 
 
-def record_activity(event: Event) -> None:
-    record_activities([event])
-
-
-def record_activities(events: list[Event]) -> None:
+def record_activity(events: Sequence[Event]) -> None:
     # One INSERT ... ON CONFLICT DO NOTHING: a redelivered event meets the unique event_id.
     ActivityEntry.objects.bulk_create(
         [activity_entry(event) for event in events], ignore_conflicts=True
@@ -52,23 +50,29 @@ def activity_entry(event: Event) -> ActivityEntry:
     )
 
 
-def create_next_instance(event: Event) -> None:
-    services.task_create_next_instance(completed=event.payload)
+def create_next_instance(events: Sequence[Event]) -> None:
+    for event in events:
+        services.task_create_next_instance(completed=event.payload)
 
 
-def schedule_reminder(event: Event) -> None:
-    """Keep the reminder schedule in step with the task (Dapr job, or wake the scheduler)."""
-    payload = event.payload
-    if event.event_type == TASK_UPDATED and not REMINDER_FIELDS & set(
-        payload.get("changed_fields", [])
-    ):
+def schedule_reminder(events: Sequence[Event]) -> None:
+    """Keep the reminder schedule in step with the tasks (Dapr jobs, or wake the scheduler)."""
+    relevant = [event for event in events if _moves_reminder(event)]
+    if not relevant:
         return
-    if event.event_type == TASK_CREATED and not payload.get("reminder_at"):
-        return
-    if settings.EVENT_BACKEND == "dapr":
-        reminders.sync_reminder_job(payload, deleted=event.event_type == TASK_DELETED)
-    else:
+    if settings.EVENT_BACKEND != "dapr":
         wake_scheduler()
+        return
+    for event in relevant:
+        reminders.sync_reminder_job(event.payload, deleted=event.event_type == TASK_DELETED)
+
+
+def _moves_reminder(event: Event) -> bool:
+    if event.event_type == TASK_UPDATED:
+        return bool(REMINDER_FIELDS & set(event.payload.get("changed_fields", [])))
+    if event.event_type == TASK_CREATED:
+        return bool(event.payload.get("reminder_at"))
+    return True
 
 
 HANDLERS = [
@@ -77,7 +81,6 @@ HANDLERS = [
         topic=TASK_EVENTS,
         func=record_activity,
         event_types=TASK_EVENT_TYPES,
-        batch_func=record_activities,
     ),
     Handler(
         name="tasks.recurrence",

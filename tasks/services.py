@@ -7,6 +7,7 @@ Validation lives here, so the API, the forms and the worker share it: a
 
 from __future__ import annotations
 
+import copy
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -230,15 +231,31 @@ def _set_tags(task: Task, names: list[str]) -> None:
     task.tags.set(chosen)
 
 
+def _apply_create(task: Task, data: Mapping[str, Any]) -> list[str]:
+    """_apply() for a new task: `title` is required."""
+    if "title" not in data:
+        raise ValidationError({"title": "This field is required."})
+    return _apply(task, data) or []
+
+
+def task_validate(*, task: Task, data: Mapping[str, Any]) -> None:
+    """Raise the ValidationError that saving `data` would raise (task_update for a saved
+    task, task_create for a new one), writing nothing: for a form that shows errors
+    before it saves, such as the admin's."""
+    draft = copy.copy(task)
+    if task.pk is None:
+        _apply_create(draft, data)
+    else:
+        _apply(draft, data)
+
+
 # --- services ---------------------------------------------------------------------------
 
 
 def task_create(*, user: User, data: Mapping[str, Any]) -> Task:
     """Create a task from API/form data (`title` required; other fields optional)."""
-    if "title" not in data:
-        raise ValidationError({"title": "This field is required."})
     task = Task(user=user, timezone=user.timezone)
-    tags = _apply(task, data) or []
+    tags = _apply_create(task, data)
     with transaction.atomic():
         task.save()
         _set_tags(task, tags)

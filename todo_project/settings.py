@@ -236,7 +236,6 @@ APP_API_TOKEN = os.environ.get("APP_API_TOKEN", "")
 DEDUP_TTL_SECONDS = env_int("DEDUP_TTL_SECONDS", 7 * 24 * 3600)
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
 OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "5"))
-OUTBOX_BATCH_SECONDS = float(os.environ.get("OUTBOX_BATCH_SECONDS", "0.25"))
 # Short enough that a backlog drains within seconds of a sidecar coming back.
 OUTBOX_MAX_ATTEMPTS_BACKOFF_SECONDS = float(os.environ.get("OUTBOX_MAX_BACKOFF_SECONDS", "5"))
 # A reminder job the worker did not take (restarting, database down) is triggered again

@@ -58,17 +58,21 @@ class Recorder:
         self.expected = expected
 
     def handler(self, topic: str) -> Any:
-        def on_event(event: Any) -> None:
+        def on_events(events: Any) -> None:
             from django.db import transaction
 
-            key = (int(event.payload["task_id"]), int(event.payload["version"]))
-            self.handled[topic][key] = time.perf_counter()
-            transaction.on_commit(lambda: self._effect_committed(topic, key))
+            keys = [(int(e.payload["task_id"]), int(e.payload["version"])) for e in events]
+            now = time.perf_counter()
+            for key in keys:
+                self.handled[topic][key] = now
+            transaction.on_commit(lambda: self._effects_committed(topic, keys))
 
-        return on_event
+        return on_events
 
-    def _effect_committed(self, topic: str, key: Key) -> None:
-        self.effect_committed[topic][key] = time.perf_counter()
+    def _effects_committed(self, topic: str, keys: list[Key]) -> None:
+        now = time.perf_counter()
+        for key in keys:
+            self.effect_committed[topic][key] = now
         if all(len(times) >= self.expected for times in self.effect_committed.values()):
             self.done.set()
 

@@ -62,9 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         visible: dict[int, datetime] = {}
 
-        def on_reminder_due(event: Any) -> None:
-            task_id = int(event.payload["task_id"])
-            transaction.on_commit(lambda: visible.setdefault(task_id, timezone.now()))
+        def on_reminder_due(events: Any) -> None:
+            task_ids = [int(event.payload["task_id"]) for event in events]
+            transaction.on_commit(
+                lambda: [visible.setdefault(task_id, timezone.now()) for task_id in task_ids]
+            )
 
         register_handlers(
             [

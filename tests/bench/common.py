@@ -183,7 +183,7 @@ def _cell(value: Any) -> str:
 
 
 class Timings:
-    """Wall time per handler (its function) and per outbox row (LocalBus.publish, which adds
+    """Wall time per handler (its function) and per publish (LocalBus.publish, which adds
     the envelope parsing and the deduplication rows around the handlers)."""
 
     def __init__(self) -> None:
@@ -211,25 +211,18 @@ def instrument(timings: Timings) -> Any:
     from todo_project.eventbus import registry, relay
     from todo_project.eventbus.publishers import LocalBus
 
-    relay._relay_batch = timings.wrap("relay batch (one transaction)", relay._relay_batch)
+    relay._relay = timings.wrap("relay pass (one transaction)", relay._relay)
 
     for name, handler in list(registry._handlers.items()):
         if not name.startswith("bench."):
             registry._handlers[name] = replace(
-                handler,
-                func=timings.wrap(f"handler {name}", handler.func),
-                batch_func=handler.batch_func
-                and timings.wrap(f"handler {name} (batch)", handler.batch_func),
+                handler, func=timings.wrap(f"handler {name}", handler.func)
             )
 
     class TimedLocalBus(LocalBus):
-        def publish(self, message: Any) -> None:
-            timed = timings.wrap(f"publish {message.topic}", super().publish)
-            timed(message)
-
-        def publish_batch(self, messages: Any) -> None:
-            timed = timings.wrap("publish a batch (both topics)", super().publish_batch)
-            timed(messages)
+        def publish(self, messages: Any) -> None:
+            label = "publish a batch (both topics)" if len(messages) > 1 else "publish one row"
+            timings.wrap(label, super().publish)(messages)
 
     return TimedLocalBus
 

@@ -98,7 +98,7 @@ class TestConsumeMessage:
         replace_handler(
             monkeypatch,
             original.name,
-            lambda event: (runs.append(str(event.event_id)), original.func(event)),
+            lambda events: (runs.extend(str(e.event_id) for e in events), original.func(events)),
         )
         _, data = envelope(user.pk)
         attempts = AttemptCounter()
@@ -124,7 +124,7 @@ class TestConsumeMessage:
     ):
         settings.HANDLER_MAX_ATTEMPTS = 3
 
-        def broken(event):
+        def broken(events):
             raise RuntimeError("database on fire")
 
         replace_handler(monkeypatch, "tasks.activity_log", broken)
@@ -349,7 +349,7 @@ class TestConsumers:
     ):
         traces: list[str | None] = []
 
-        def record(event):
+        def record(events):
             context = current_trace_context()
             traces.append(context.trace_id if context else None)
 
@@ -365,10 +365,10 @@ class TestConsumers:
         started, release = threading.Event(), threading.Event()
         original = registry._handlers["tasks.activity_log"]
 
-        def slow(event):
+        def slow(events):
             started.set()
             release.wait(5)
-            original.func(event)
+            original.func(events)
 
         replace_handler(monkeypatch, original.name, slow)
         _, data = envelope(user.pk)
@@ -431,7 +431,7 @@ class TestRecordDeadLetter:
     ):
         settings.HANDLER_MAX_ATTEMPTS = 1
 
-        def broken(event):
+        def broken(events):
             raise RuntimeError("database on fire")
 
         replace_handler(monkeypatch, "tasks.activity_log", broken)
@@ -508,3 +508,26 @@ def test_the_worker_refuses_to_start_in_dapr_mode_without_an_app_token(settings,
     with pytest.raises(CommandError, match="APP_API_TOKEN"):
         call_command("worker")
     assert built == []
+
+
+def test_once_subscribed_the_worker_lets_each_job_route_catch_up(monkeypatch):
+    import io
+
+    from todo_project.eventbus.management.commands.worker import Command
+
+    caught: list[str] = []
+    monkeypatch.setattr(registry, "_job_routes", {})
+    registry.register_job_route(
+        registry.JobRoute(
+            prefix="test-job-",
+            trigger=lambda name, body: (200, "ok"),
+            catch_up=lambda: caught.append("test-job-") or 3,
+        )
+    )
+    registry.register_job_route(
+        registry.JobRoute(prefix="other-", trigger=lambda name, body: (200, "ok"))
+    )
+    out = io.StringIO()
+    Command(stdout=out)._after_start([], threading.Event())
+    assert caught == ["test-job-"]
+    assert "caught up: 3 test-job-* job(s) that came due while stopped" in out.getvalue()

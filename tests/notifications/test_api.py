@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import notification_create_for_reminder
+from notifications.services import DueReminder, notifications_create_for_reminders
 from tasks import services
 
 pytestmark = pytest.mark.django_db
@@ -15,16 +15,18 @@ pytestmark = pytest.mark.django_db
 def notify(user, n: int = 1):
     task = services.task_create(user=user, data={"title": "Pay rent"})
     base = timezone.now()
-    return [
-        notification_create_for_reminder(
-            user_id=user.pk,
-            task_id=task.pk,
-            message=f"Pay rent {i}",
-            reminder_at=base - timedelta(minutes=i),
-            due_date=None,
-        )[0]
-        for i in range(n)
-    ]
+    return notifications_create_for_reminders(
+        [
+            DueReminder(
+                user_id=user.pk,
+                task_id=task.pk,
+                message=f"Pay rent {i}",
+                reminder_at=base - timedelta(minutes=i),
+                due_date=None,
+            )
+            for i in range(n)
+        ]
+    )
 
 
 def test_list_newest_first_with_counts(api, user):
@@ -72,16 +74,12 @@ def test_other_users_notifications_are_invisible(api, other_user):
 def test_same_reminder_twice_is_one_notification(user):
     task = services.task_create(user=user, data={"title": "t"})
     at = timezone.now()
-    kwargs = {
-        "user_id": user.pk,
-        "task_id": task.pk,
-        "message": "t",
-        "reminder_at": at,
-        "due_date": None,
-    }
-    first, created = notification_create_for_reminder(**kwargs)
-    again, created_again = notification_create_for_reminder(**kwargs)
-    assert created and not created_again and first.pk == again.pk
+    reminder = DueReminder(
+        user_id=user.pk, task_id=task.pk, message="t", reminder_at=at, due_date=None
+    )
+    (first,) = notifications_create_for_reminders([reminder])
+    assert notifications_create_for_reminders([reminder]) == []
+    assert list(Notification.objects.values_list("pk", flat=True)) == [first.pk]
 
 
 def test_requires_a_token(anon_api):

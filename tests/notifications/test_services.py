@@ -1,4 +1,4 @@
-"""Reminder notifications created in bulk (the relay's batches) behave like one at a time."""
+"""Reminder notifications: each reminder once, a few queries however many come at once."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from notifications.models import Notification
 from notifications.services import (
     NOTIFICATION_CREATED,
     DueReminder,
-    notification_create_for_reminder,
     notifications_create_for_reminders,
 )
 from tasks import services
@@ -38,7 +37,7 @@ def test_bulk_creates_each_reminder_once_and_announces_it(user, other_user):
     gone_id = gone.pk
     services.task_delete(task=gone)
     earlier = due(user, task.pk, 10)
-    notification_create_for_reminder(**earlier.__dict__)  # notified before (a redelivery)
+    notifications_create_for_reminders([earlier])  # notified before (a redelivery)
     OutboxMessage.objects.all().delete()
     mail.outbox.clear()
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import notification_create_for_reminder
+from notifications.services import DueReminder, notifications_create_for_reminders
 from tasks import services
 
 pytestmark = pytest.mark.django_db
@@ -24,12 +24,16 @@ def client(user) -> Client:
 
 def remind(user, message="Call mom", minutes=0):
     task = services.task_create(user=user, data={"title": message})
-    notification, _ = notification_create_for_reminder(
-        user_id=user.pk,
-        task_id=task.pk,
-        message=message,
-        reminder_at=timezone.now() - timedelta(minutes=minutes),
-        due_date=None,
+    (notification,) = notifications_create_for_reminders(
+        [
+            DueReminder(
+                user_id=user.pk,
+                task_id=task.pk,
+                message=message,
+                reminder_at=timezone.now() - timedelta(minutes=minutes),
+                due_date=None,
+            )
+        ]
     )
     return notification
 

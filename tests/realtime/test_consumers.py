@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 
-from notifications.services import notification_create_for_reminder
+from notifications.services import DueReminder, notifications_create_for_reminders
 from realtime.consumers import SIGNED_OUT, UNAUTHENTICATED
 from tasks import services
 from todo_project.asgi import application
@@ -121,12 +121,16 @@ async def test_reminder_pushes_badge_toast_and_inbox_item(user, other_user):
     )
     await deliver()
     await alice.receive_from(timeout=3)  # the TaskCreated row
-    notification, _ = await database_sync_to_async(notification_create_for_reminder)(
-        user_id=user.pk,
-        task_id=task.pk,
-        message=task.title,
-        reminder_at=timezone.now() - timedelta(seconds=1),
-        due_date=None,
+    (notification,) = await database_sync_to_async(notifications_create_for_reminders)(
+        [
+            DueReminder(
+                user_id=user.pk,
+                task_id=task.pk,
+                message=task.title,
+                reminder_at=timezone.now() - timedelta(seconds=1),
+                due_date=None,
+            )
+        ]
     )
     await deliver()
     html = await alice.receive_from(timeout=3)

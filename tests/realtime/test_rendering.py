@@ -96,7 +96,7 @@ def test_push_sends_to_the_users_group(user, monkeypatch):
     async_to_sync(layer.group_add)(user_group(user.pk), "specific.tab")  # an open tab
     try:
         services.task_create(user=user, data={"title": "x"})
-        handlers.push_update(last_update_event())
+        handlers.push_update([last_update_event()])
     finally:
         async_to_sync(layer.group_discard)(user_group(user.pk), "specific.tab")
     assert sent and sent[0][0] == user.pk
@@ -106,7 +106,7 @@ def test_nothing_is_rendered_for_a_user_without_an_open_tab(user, monkeypatch):
     rendered = []
     monkeypatch.setattr(handlers, "render_event", lambda event: rendered.append(event) or "x")
     services.task_create(user=user, data={"title": "x"})
-    handlers.push_update(last_update_event())
+    handlers.push_update([last_update_event()])
     assert rendered == []
 
 
@@ -128,22 +128,25 @@ def test_with_redis_every_event_is_rendered(user, settings, monkeypatch):
 
 def test_reading_notifications_updates_the_badge_in_other_tabs(user):
     from notifications.services import (
-        notification_create_for_reminder,
+        DueReminder,
         notification_mark_all_read,
         notification_mark_read,
+        notifications_create_for_reminders,
     )
 
     task = services.task_create(user=user, data={"title": "x"})
-    notes = [
-        notification_create_for_reminder(
-            user_id=user.pk,
-            task_id=task.pk,
-            message="m",
-            reminder_at=datetime(2026, 1, day, tzinfo=UTC),
-            due_date=None,
-        )[0]
-        for day in (1, 2, 3)
-    ]
+    notes = notifications_create_for_reminders(
+        [
+            DueReminder(
+                user_id=user.pk,
+                task_id=task.pk,
+                message="m",
+                reminder_at=datetime(2026, 1, day, tzinfo=UTC),
+                due_date=None,
+            )
+            for day in (1, 2, 3)
+        ]
+    )
     notification_mark_read(notification=notes[0])
     event = last_update_event()
     assert event.event_type == "NotificationsRead"

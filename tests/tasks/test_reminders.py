@@ -88,7 +88,7 @@ class TestFireReminder:
         reminders.fire_due_reminders()
         drain(LocalBus())
         row = OutboxMessage.objects.get(topic=REMINDERS)
-        LocalBus().publish(row)  # redelivery
+        LocalBus().publish([row])  # redelivery
         assert Notification.objects.count() == 1
         assert len(mail.outbox) == 1
         assert mail.outbox[0].to == ["alice@example.com"]
@@ -155,7 +155,7 @@ class TestDaprJobs:
 
         handler = next(h for h in handlers_for(TASK_EVENTS) if h.name == "tasks.reminder_schedule")
         for row in OutboxMessage.objects.filter(topic=TASK_EVENTS, published_at=None):
-            handler.func(parse_envelope(row.envelope))
+            handler.func([parse_envelope(row.envelope)])
             row.published_at = timezone.now()
             row.save()
 

@@ -1,15 +1,20 @@
-"""Delivering one event to the handlers of its topic, each effect exactly once.
+"""Delivering events to the handlers of their topic, each effect exactly once.
 
-Both transports use this: the local bus (embedded mode) and the Dapr subscription loop of
-`manage.py worker`. Deduplication differs by mode: a database row written in the same
-transaction as the effect (embedded), or the Dapr state store (first-write with a TTL)
-in front of effects that are themselves guarded by database constraints (distributed).
+One path for every size: a single event is a batch of one. Both transports use it: the
+local bus (embedded mode, the relay hands over the ready rows at once) and the Dapr
+subscription loop of `manage.py worker` (one message at a time). Deduplication differs by
+mode: database rows written in the same transaction as the effect (embedded), or the Dapr
+state store (first-write with a TTL) in front of effects that are themselves guarded by
+database constraints (distributed).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from django.conf import settings
@@ -25,34 +30,32 @@ logger = logging.getLogger(__name__)
 
 
 class DedupStore(Protocol):
-    def run_once(self, handler: Handler, event: Event) -> bool:
-        """Run the handler unless this event was already handled by it; True if it ran."""
+    def run_once(self, handler: Handler, events: Sequence[Event]) -> list[Event]:
+        """Run the handler over the events it has not handled before, all or none of
+        them; returns the events it ran on (the rest were duplicates)."""
 
 
 class DatabaseDedup:
-    def run_once(self, handler: Handler, event: Event) -> bool:
+    def run_once(self, handler: Handler, events: Sequence[Event]) -> list[Event]:
         try:
             with transaction.atomic():
                 # Inserted first: on PostgreSQL a concurrent delivery of the same event
-                # waits on this row and then fails, so only one effect commits.
-                ProcessedEvent.objects.create(consumer=handler.name, event_id=event.event_id)
-                handler.func(event)
+                # waits on its row and then fails, so only one effect commits.
+                ProcessedEvent.objects.bulk_create(
+                    [ProcessedEvent(consumer=handler.name, event_id=e.event_id) for e in events]
+                )
+                handler.func(events)
         except IntegrityError:
-            if ProcessedEvent.objects.filter(
-                consumer=handler.name, event_id=event.event_id
-            ).exists():
-                return False
-            raise
-        return True
-
-    def run_batch(self, handler: Handler, events: list[Event]) -> None:
-        """Record the events as handled by the handler and run it over them, in the caller's
-        transaction: one bulk insert, no savepoint. An event handled before (a redelivery)
-        raises IntegrityError, and the caller redelivers one by one with run_once()."""
-        ProcessedEvent.objects.bulk_create(
-            [ProcessedEvent(consumer=handler.name, event_id=event.event_id) for event in events]
-        )
-        handler.run_batch(events)
+            done = set(
+                ProcessedEvent.objects.filter(
+                    consumer=handler.name, event_id__in=[e.event_id for e in events]
+                ).values_list("event_id", flat=True)
+            )
+            if not done:
+                raise  # the effect's own constraint, not a redelivery
+            rest = [event for event in events if event.event_id not in done]
+            return self.run_once(handler, rest) if rest else []
+        return list(events)
 
 
 class DaprStateDedup:
@@ -66,14 +69,20 @@ class DaprStateDedup:
         self.gateway = gateway
         self.ttl_seconds = ttl_seconds or settings.DEDUP_TTL_SECONDS
 
-    def run_once(self, handler: Handler, event: Event) -> bool:
-        key = processed_key(handler.name, event.event_id)
-        if self.gateway.state_exists(key):
-            return False
+    def run_once(self, handler: Handler, events: Sequence[Event]) -> list[Event]:
+        new = [
+            event
+            for event in events
+            if not self.gateway.state_exists(processed_key(handler.name, event.event_id))
+        ]
+        if not new:
+            return []
         with transaction.atomic():
-            handler.func(event)
-        self.gateway.save_state_first_write(key, b"1", ttl_seconds=self.ttl_seconds)
-        return True
+            handler.func(new)
+        for event in new:
+            key = processed_key(handler.name, event.event_id)
+            self.gateway.save_state_first_write(key, b"1", ttl_seconds=self.ttl_seconds)
+        return new
 
 
 def processed_key(handler_name: str, event_id: object) -> str:
@@ -90,14 +99,16 @@ class DaprGatewayLike(Protocol):
 
 
 class NoDedup:
-    def run_once(self, handler: Handler, event: Event) -> bool:
-        handler.func(event)
-        return True
+    def run_once(self, handler: Handler, events: Sequence[Event]) -> list[Event]:
+        handler.func(events)
+        return list(events)
 
 
 @dataclass
 class Outcome:
+    #: Handlers that ran on at least one of the events.
     handled: list[str] = field(default_factory=list)
+    #: Handlers that skipped at least one of the events as handled before.
     duplicates: list[str] = field(default_factory=list)
     failed: dict[str, Exception] = field(default_factory=dict)
 
@@ -106,56 +117,48 @@ class Outcome:
         return not self.failed
 
 
-def dispatch(
-    topic: str, event: Event, dedup: DedupStore, *, skip: frozenset[str] = frozenset()
-) -> Outcome:
-    """Run every handler of `topic` that accepts the event; a failure does not stop the others."""
+def dispatch(topic: str, events: Sequence[Event], dedup: DedupStore) -> Outcome:
+    """Run every handler of `topic` over the events it accepts, in order; a failing
+    handler keeps none of its effects and stops no other handler."""
     outcome = Outcome()
-    for handler in handlers_for(topic):
-        if not handler.accepts(event) or handler.name in skip:
-            continue
-        store: DedupStore = dedup if handler.dedupe else NoDedup()
-        try:
-            ran = store.run_once(handler, event)
-        except Exception as exc:
-            logger.exception(
-                "handler %s failed on %s %s", handler.name, event.event_type, event.event_id
-            )
-            outcome.failed[handler.name] = exc
-            EVENTS_CONSUMED.labels(topic=topic, handler=handler.name, outcome="retry").inc()
-            continue
-        if ran:
-            outcome.handled.append(handler.name)
-        else:
-            outcome.duplicates.append(handler.name)
-        EVENTS_CONSUMED.labels(
-            topic=topic, handler=handler.name, outcome="success" if ran else "duplicate"
-        ).inc()
-    return outcome
-
-
-def dispatch_batch(topic: str, events: list[Event], dedup: DatabaseDedup) -> list[tuple[str, int]]:
-    """Run every handler of `topic` over the events, in order, in the caller's transaction;
-    returns (handler name, events handled) pairs. Any failure propagates: the caller rolls
-    the whole batch back and delivers the events one at a time with dispatch(), which
-    isolates a failure to its event and handler and absorbs duplicates."""
-    handled = []
+    counts: Counter[tuple[str, str]] = Counter()
     for handler in handlers_for(topic):
         accepted = [event for event in events if handler.accepts(event)]
         if not accepted:
             continue
-        if handler.dedupe:
-            dedup.run_batch(handler, accepted)
-        else:
-            handler.run_batch(accepted)
-        handled.append((handler.name, len(accepted)))
-    return handled
+        store: DedupStore = dedup if handler.dedupe else NoDedup()
+        try:
+            ran = store.run_once(handler, accepted)
+        except Exception as exc:
+            logger.exception(
+                "handler %s failed on %s",
+                handler.name,
+                ", ".join(f"{e.event_type} {e.event_id}" for e in accepted[:5]),
+            )
+            outcome.failed[handler.name] = exc
+            counts[handler.name, "retry"] += len(accepted)
+            continue
+        if ran:
+            outcome.handled.append(handler.name)
+            counts[handler.name, "success"] += len(ran)
+        if len(ran) < len(accepted):
+            outcome.duplicates.append(handler.name)
+            counts[handler.name, "duplicate"] += len(accepted) - len(ran)
+    # Counted once kept: the relay's transaction may still roll these effects back (and
+    # outside a transaction this runs at once).
+    transaction.on_commit(partial(_count_consumed, topic, counts))
+    return outcome
+
+
+def _count_consumed(topic: str, counts: Counter[tuple[str, str]]) -> None:
+    for (name, outcome), number in counts.items():
+        EVENTS_CONSUMED.labels(topic=topic, handler=name, outcome=outcome).inc(number)
 
 
 def dead_letter_failures(
     topic: str, event: Event, outcome: Outcome, *, raw: str, attempts: int
 ) -> None:
-    """Give up on the handlers that kept failing: record each for operators."""
+    """Give up on the handlers that kept failing on one event: record each for operators."""
     for name, error in outcome.failed.items():
         logger.error(
             "giving up on %s %s for %s after %d attempts: %s",

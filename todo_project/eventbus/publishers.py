@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from functools import cache, partial
+from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 
 import grpc
 from django.conf import settings
-from django.db import transaction
 
-from todo_project.observability import EVENTS_CONSUMED, use_traceparent
+from todo_project.observability import use_traceparent
 
-from .dispatch import DatabaseDedup, dead_letter_failures, dispatch, dispatch_batch
+from .dispatch import DatabaseDedup, dead_letter_failures, dispatch
 from .envelope import Event, PoisonMessage, parse_envelope
 from .models import DeadLetter, OutboxMessage
 
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 TRANSPORT_CODES = frozenset({None, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
 
-class BatchFailed(Exception):
-    """A batch could not be delivered as a whole; nothing of it may be kept."""
+class PublishFailed(Exception):
+    """The transport took the rows but refused some of them."""
 
 
 class TransportUnavailable(Exception):
@@ -38,64 +38,52 @@ class HandlersFailed(Exception):
 
 
 class LocalBus:
-    """Embedded mode: 'publishing' is delivering to this process's handlers.
+    """Embedded mode: 'publishing' is delivering to this process's handlers, in the relay's
+    transaction: each handler sees all its events of the rows together.
 
     Delivery succeeds when every handler has either applied its effect (once) or been
-    dead-lettered after HANDLER_MAX_ATTEMPTS tries; otherwise the outbox row stays pending
-    and is redelivered, and the handlers that already succeeded skip it as a duplicate.
+    dead-lettered after HANDLER_MAX_ATTEMPTS tries; otherwise HandlersFailed: the relay
+    delivers several rows again one at a time, and a single row stays pending and is
+    redelivered, the handlers that already succeeded skipping it as a duplicate.
     """
 
     def __init__(self) -> None:
         self.dedup = DatabaseDedup()
 
-    def publish(self, message: OutboxMessage) -> None:
-        try:
-            event = parse_envelope(message.envelope)
-        except PoisonMessage as exc:
-            DeadLetter.objects.create(
-                topic=message.topic, raw=json.dumps(message.envelope), error=str(exc)
-            )
-            return
-        outcome = dispatch(message.topic, event, self.dedup)
-        if outcome.ok:
-            return
-        attempt = message.attempts + 1
-        if attempt < settings.HANDLER_MAX_ATTEMPTS:
+    def available(self) -> bool:
+        return True
+
+    def publish(self, messages: Sequence[OutboxMessage]) -> None:
+        by_topic: dict[str, list[tuple[OutboxMessage, Event]]] = {}
+        for message in messages:
+            try:
+                event = parse_envelope(message.envelope)
+            except PoisonMessage as exc:
+                DeadLetter.objects.create(
+                    topic=message.topic, raw=json.dumps(message.envelope), error=str(exc)
+                )
+                continue
+            by_topic.setdefault(message.topic, []).append((message, event))
+        for topic, delivered in by_topic.items():
+            outcome = dispatch(topic, [event for _, event in delivered], self.dedup)
+            if outcome.ok:
+                continue
             failed = ", ".join(f"{name}: {exc}" for name, exc in outcome.failed.items())
-            raise HandlersFailed(failed)
-        dead_letter_failures(
-            message.topic, event, outcome, raw=json.dumps(message.envelope), attempts=attempt
-        )
-
-    def publish_batch(self, messages: list[OutboxMessage]) -> None:
-        """Deliver several rows at once, in the relay's transaction: each handler sees all
-        its events together, with one bulk insert of deduplication rows instead of a
-        savepoint and an insert per event. Raises BatchFailed when a message is poison or
-        anything fails; the relay then rolls back and publishes the rows one by one."""
-        try:
-            by_topic: dict[str, list[Event]] = {}
-            for message in messages:
-                by_topic.setdefault(message.topic, []).append(parse_envelope(message.envelope))
-            handled = [
-                (topic, name, number)
-                for topic, events in by_topic.items()
-                for name, number in dispatch_batch(topic, events, self.dedup)
-            ]
-        except Exception as exc:
-            raise BatchFailed(f"a batch of {len(messages)} messages failed: {exc!r}") from exc
-        # Counted once kept: the relay's transaction may still roll this batch back.
-        transaction.on_commit(partial(_count_consumed, handled))
-
-
-def _count_consumed(handled: list[tuple[str, str, int]]) -> None:
-    for topic, name, number in handled:
-        EVENTS_CONSUMED.labels(topic=topic, handler=name, outcome="success").inc(number)
+            if len(messages) > 1:
+                raise HandlersFailed(failed)  # which row is at fault shows one at a time
+            message, event = delivered[0]
+            attempt = message.attempts + 1
+            if attempt < settings.HANDLER_MAX_ATTEMPTS:
+                raise HandlersFailed(failed)
+            dead_letter_failures(
+                topic, event, outcome, raw=json.dumps(message.envelope), attempts=attempt
+            )
 
 
 class DaprPublisher:
-    #: One bulk publish costs about the same for 1 or 200 rows (30 ms here): the relay
-    #: hands over every ready row at once instead of sizing chunks by time.
-    whole_batches = True
+    """Publishes rows with one bulk call per run of one topic, in order (daprd sends each
+    run to Kafka as one batch): one bulk publish costs about the same for 1 or 200 rows
+    (30 ms here), so the relay hands over every ready row at once."""
 
     def __init__(self, gateway: DaprGateway) -> None:
         self.gateway = gateway
@@ -106,28 +94,9 @@ class DaprPublisher:
         publishes the rows instead of finding them backed off by this one."""
         return self.gateway.healthy()
 
-    def publish(self, message: OutboxMessage) -> None:
-        from .dapr_gateway import DaprUnavailable
-
-        # The trace of the request that wrote the row: daprd continues it in the CloudEvent.
-        with use_traceparent(message.traceparent or None):
-            try:
-                self.gateway.publish(
-                    topic=message.topic,
-                    data=_data(message),
-                    event_id=str(message.event_id),
-                    partition_key=message.partition_key,
-                )
-            except DaprUnavailable as exc:
-                if exc.code in TRANSPORT_CODES:
-                    raise TransportUnavailable(str(exc)) from exc
-                raise
-
-    def publish_batch(self, messages: list[OutboxMessage]) -> None:
-        """Publish rows with one bulk call per run of one topic, in order (daprd sends each
-        run to Kafka as one batch). Any failure raises BatchFailed: the relay then rolls
-        back and publishes row by row, so an entry that did go out goes out again, which
-        consumers absorb by event id (at least once, never lost)."""
+    def publish(self, messages: Sequence[OutboxMessage]) -> None:
+        """Entries of a failed call may have gone out: the relay publishes them again,
+        which consumers absorb by event id (at least once, never lost)."""
         from .dapr_gateway import DaprUnavailable
 
         runs: list[list[OutboxMessage]] = []
@@ -136,20 +105,21 @@ class DaprPublisher:
                 runs[-1].append(message)
             else:
                 runs.append([message])
-        try:
-            for run in runs:
-                # One trace per run: the first row's (most runs are one request's rows).
-                with use_traceparent(run[0].traceparent or None):
+        for run in runs:
+            # The trace of the request that wrote the rows (the first row's: most runs are
+            # one request's rows): daprd continues it in the CloudEvents.
+            with use_traceparent(run[0].traceparent or None):
+                try:
                     failed = self.gateway.publish_many(
                         topic=run[0].topic,
                         events=[(_data(m), str(m.event_id), m.partition_key) for m in run],
                     )
-                if failed:
-                    raise BatchFailed(
-                        f"{len(failed)} of {len(run)} entries failed on {run[0].topic}"
-                    )
-        except DaprUnavailable as exc:
-            raise BatchFailed(str(exc)) from exc
+                except DaprUnavailable as exc:
+                    if exc.code in TRANSPORT_CODES:
+                        raise TransportUnavailable(str(exc)) from exc
+                    raise
+            if failed:
+                raise PublishFailed(f"{len(failed)} of {len(run)} entries failed on {run[0].topic}")
 
 
 def _data(message: OutboxMessage) -> bytes:

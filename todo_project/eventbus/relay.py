@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -24,16 +25,15 @@ from django.utils import timezone
 from todo_project.observability import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
 
 from .models import OutboxMessage
-from .publishers import BatchFailed, TransportUnavailable
+from .publishers import TransportUnavailable
 from .signals import relay_wakeup
 
 logger = logging.getLogger(__name__)
 
+#: Rows claimed per pass, handed to the publisher together when they are ready: at this
+#: size a pass of the embedded bus (one transaction with the handlers' effects) takes
+#: tens of milliseconds (`make bench-events`), so effects show up without cutting it short.
 BATCH_SIZE = 200
-#: Most rows handed to publish_batch at once. Chunks are sized from how long rows took
-#: lately so that a pass ends near its deadline (OUTBOX_BATCH_SECONDS) even when the
-#: handlers are slow, and their effects are not held back for long.
-CHUNK_SIZE = BATCH_SIZE
 #: How often a relay whose transport is down looks again.
 UNAVAILABLE_RETRY_SECONDS = 0.5
 # One relay per process: the in-process loop and a wake-up must not publish concurrently.
@@ -41,11 +41,14 @@ _process_lock = threading.Lock()
 
 
 class Publisher(Protocol):
-    """Publishes one row. May also offer publish_batch(rows), which delivers rows in the
-    relay's transaction, all or nothing, and raises BatchFailed otherwise; and available(),
-    False while its transport is down (the relay then leaves every row alone)."""
+    """Publishes rows in order, in the relay's transaction; a single row is a batch of
+    one. Raises TransportUnavailable when the transport itself is down (the relay then
+    leaves every row alone), anything else when the rows could not all be delivered."""
 
-    def publish(self, message: OutboxMessage) -> None: ...
+    def available(self) -> bool:
+        """False while the transport is down: the relay then claims nothing."""
+
+    def publish(self, messages: Sequence[OutboxMessage]) -> None: ...
 
 
 @dataclass
@@ -53,8 +56,6 @@ class RelayResult:
     published: int = 0
     failed: int = 0
     claimed: int = 0
-    #: Stopped before the end of the claimed rows because the batch ran out of time.
-    cut_short: bool = False
     #: The transport itself is down (this process's sidecar): nothing was claimed or
     #: charged to a row, so another relay whose transport works takes the rows at once.
     unavailable: bool = False
@@ -68,27 +69,21 @@ def backoff(attempts: int) -> timedelta:
 def relay_once(
     publisher: Publisher, *, batch_size: int = BATCH_SIZE, now: datetime | None = None
 ) -> RelayResult:
+    """One pass: claim up to `batch_size` pending rows and publish what may go now.
+
+    The rows that were never tried and wait behind no other row of their key go to the
+    publisher together. If that fails nothing of it is kept, and every row goes alone, so
+    that a failure stays with its row (attempts, backoff, dead letter) and its key.
+    """
     now = now or timezone.now()
     with _process_lock:
-        if hasattr(publisher, "available") and not publisher.available():
+        if not publisher.available():
             return RelayResult(unavailable=True)
-        if hasattr(publisher, "publish_batch"):
-            try:
-                return _relay_batch(publisher, batch_size=batch_size, now=now, batched=True)
-            except BatchFailed:
-                # Rolled back: nothing of the batch was kept. Row by row, a failure stays
-                # with its event and handler (attempts, backoff, dead letter).
-                logger.info("delivering the batch failed; publishing row by row", exc_info=True)
-        return _relay_batch(publisher, batch_size=batch_size, now=now, batched=False)
+        return _relay(publisher, batch_size=batch_size, now=now)
 
 
-def _relay_batch(
-    publisher: Publisher, *, batch_size: int, now: datetime, batched: bool
-) -> RelayResult:
+def _relay(publisher: Publisher, *, batch_size: int, now: datetime) -> RelayResult:
     result = RelayResult()
-    # The handlers' effects (embedded mode) commit with this transaction: keep it short so
-    # they become visible within OUTBOX_BATCH_SECONDS, whatever the backlog.
-    deadline = time.monotonic() + settings.OUTBOX_BATCH_SECONDS
     with transaction.atomic():
         pending = OutboxMessage.objects.filter(published_at=None).order_by("id")
         if connection.features.has_select_for_update_skip_locked:
@@ -98,42 +93,32 @@ def _relay_batch(
             return result
         result.claimed = len(rows)
         blocked = _keys_held_elsewhere(rows)
-        published: list[int] = []
-        batch = _ready(rows, blocked) if batched else []
-        start = 0
-        while start < len(batch):
-            if published and time.monotonic() > deadline:
-                result.cut_short = True  # the rest stays pending, in order, for the next pass
-                rows = []
-                break
-            # A publisher whose cost hardly grows with the batch (one bulk call) takes all
-            # the ready rows; otherwise chunks are sized from how long rows took.
-            whole = getattr(publisher, "whole_batches", False)
-            size = len(batch) if whole else _chunk_size(deadline)
-            chunk = batch[start : start + size]
-            started = time.monotonic()
-            publisher.publish_batch(chunk)  # type: ignore[attr-defined]
-            _row_seconds.add((time.monotonic() - started) / len(chunk))
-            start += len(chunk)
-            published.extend(row.pk for row in chunk)
-            # Counted once kept: a later chunk's failure rolls this one back too.
-            transaction.on_commit(partial(_count_published, [row.topic for row in chunk]))
-        else:
-            # Left: rows of keys the batch stopped at, each still behind its key's first
-            # row, which goes alone below (or keeps waiting).
-            delivered = set(published)
-            rows = [row for row in rows if row.pk not in delivered]
+        published: list[OutboxMessage] = []
+        together = _ready(rows, blocked)
+        if len(together) > 1:
+            try:
+                with transaction.atomic():  # a failed delivery keeps nothing of it
+                    publisher.publish(together)
+                published = together
+            except TransportUnavailable as exc:
+                logger.warning("relay paused, transport unavailable: %s", exc)
+                result.unavailable = True
+                return result
+            except Exception:
+                logger.info(
+                    "publishing %d rows together failed; one at a time",
+                    len(together),
+                    exc_info=True,
+                )
+        done = {row.pk for row in published}
         for row in rows:
-            if published and time.monotonic() > deadline:
-                result.cut_short = True  # the rest stays pending, in order, for the next pass
-                break
-            if row.partition_key in blocked:
+            if row.pk in done or row.partition_key in blocked:
                 continue
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 blocked.add(row.partition_key)
                 continue
             try:
-                publisher.publish(row)
+                publisher.publish([row])
             except TransportUnavailable as exc:
                 # Not this row's fault: leave it (and the rest) for a relay that can publish.
                 logger.warning("relay paused, transport unavailable: %s", exc)
@@ -156,40 +141,19 @@ def _relay_batch(
                     exc,
                 )
                 continue
-            published.append(row.pk)
-            EVENTS_PUBLISHED.labels(topic=row.topic).inc()
+            published.append(row)
         if published:
-            OutboxMessage.objects.filter(pk__in=published).update(
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in published]).update(
                 published_at=now, attempts=F("attempts") + 1, last_error="", next_attempt_at=None
             )
+            transaction.on_commit(partial(_count_published, [row.topic for row in published]))
         result.published = len(published)
     return result
 
 
 def _count_published(topics: list[str]) -> None:
-    for topic in topics:
-        EVENTS_PUBLISHED.labels(topic=topic).inc()
-
-
-class MovingAverage:
-    """Exponentially weighted; 0.0 until the first sample."""
-
-    def __init__(self, weight: float = 0.3) -> None:
-        self.weight = weight
-        self.value = 0.0
-
-    def add(self, sample: float) -> None:
-        self.value = sample if not self.value else self.value + self.weight * (sample - self.value)
-
-
-_row_seconds = MovingAverage()  # guarded by _process_lock, like the relay itself
-
-
-def _chunk_size(deadline: float) -> int:
-    if not _row_seconds.value:
-        return CHUNK_SIZE
-    fits = int(max(0.0, deadline - time.monotonic()) / _row_seconds.value)
-    return max(1, min(CHUNK_SIZE, fits))
+    for topic, number in Counter(topics).items():
+        EVENTS_PUBLISHED.labels(topic=topic).inc(number)
 
 
 def _ready(rows: list[OutboxMessage], blocked: set[str]) -> list[OutboxMessage]:
@@ -247,11 +211,7 @@ def relay_until_idle(publisher: Publisher, *, batch_size: int = BATCH_SIZE) -> R
         total.failed += result.failed
         total.claimed += result.claimed
         total.unavailable = result.unavailable
-        if (
-            result.unavailable
-            or result.published == 0
-            or (result.claimed < batch_size and not result.cut_short)
-        ):
+        if result.unavailable or result.published == 0 or result.claimed < batch_size:
             return total
 
 

@@ -1,7 +1,7 @@
 """Background loops of the web process.
 
 - Embedded mode (RUN_EMBEDDED_WORKER): the relay feeding the local bus, whose handlers run
-  here, and the reminder scheduler.
+  here, and the loops the apps registered beside it (the reminder scheduler).
 - Dapr mode: only the relay, publishing to Dapr. It wakes on this process's commits, so an
   event leaves as soon as its request committed instead of waiting for the worker's poll;
   the worker's relay runs beside it (rows are claimed with SKIP LOCKED).
@@ -21,7 +21,6 @@ _loops: list[Any] = []
 
 
 def background_loops() -> list[Any]:
-
     from .publishers import DaprPublisher, dapr_gateway
     from .relay import RelayLoop
 
@@ -33,13 +32,12 @@ def background_loops() -> list[Any]:
 
 
 def embedded_loops() -> list[Any]:
-    """Relay feeding the in-process handlers, and the reminder scheduler (local bus)."""
-    from tasks.reminders import ReminderScheduler
-
+    """Relay feeding the in-process handlers, and the apps' loops (local bus)."""
     from .publishers import LocalBus
+    from .registry import local_loops
     from .relay import RelayLoop
 
-    return [*listener_loops(), RelayLoop(LocalBus()), ReminderScheduler()]
+    return [*listener_loops(), RelayLoop(LocalBus()), *local_loops()]
 
 
 def listener_loops() -> list[Any]:

@@ -9,6 +9,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from .registry import job_route_for
+
 
 def _token_ok(request: HttpRequest) -> bool:
     """Only the sidecar may fire a job: it sends its app token (APP_API_TOKEN) in the
@@ -22,11 +24,14 @@ def _token_ok(request: HttpRequest) -> bool:
 @csrf_exempt
 @require_POST
 def job_trigger(request: HttpRequest, name: str) -> JsonResponse:
-    from tasks.reminders import handle_job_trigger
-
+    """A job fired: handed to the app that registered its name's prefix. 404 for a name
+    nobody registered tells Dapr not to retry it."""
     if not _token_ok(request):
         return JsonResponse({"detail": "missing or wrong dapr-api-token"}, status=401)
-    status, reason = handle_job_trigger(name, request.body)
+    route = job_route_for(name)
+    if route is None:
+        return JsonResponse({"job": name, "result": "unknown job"}, status=404)
+    status, reason = route.trigger(name, request.body)
     return JsonResponse({"job": name, "result": reason}, status=status)
 
 

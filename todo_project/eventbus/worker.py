@@ -81,7 +81,7 @@ def consume_message(
         )
         EVENTS_CONSUMED.labels(topic=topic, handler="-", outcome="dead_letter").inc()
         return "drop"
-    outcome = dispatch(topic, event, dedup)
+    outcome = dispatch(topic, [event], dedup)
     key = f"{topic}:{event.event_id}"
     if outcome.ok:
         attempts.forget(key)

@@ -58,10 +58,10 @@ class Command(BaseCommand):
         self.stdout.write("worker stopped")
 
     def _after_start(self, components: list[Any], stop: threading.Event) -> None:
-        """Dapr mode: say when every subscription is open, then fire, once, the reminders
-        that came due while the worker was down (their jobs' triggers may have been
-        missed; a trigger that still arrives finds them fired and does nothing)."""
-        from tasks.reminders import fire_due_reminders
+        """Dapr mode: say when every subscription is open, then let each job route catch
+        up, once, with the jobs that came due while the worker was down (their triggers
+        may have been missed; a trigger that still arrives finds them handled)."""
+        from todo_project.eventbus.registry import job_routes
         from todo_project.eventbus.worker import TopicConsumer
 
         consumers = [c for c in components if isinstance(c, TopicConsumer)]
@@ -71,11 +71,14 @@ class Command(BaseCommand):
         if stop.is_set():
             return
         self.stdout.write(f"subscriptions open: {', '.join(c.topic for c in consumers)}")
-        fired = 0
-        while batch := fire_due_reminders():
-            fired += batch
-        close_old_connections()
-        self.stdout.write(f"caught up: {fired} reminder(s) that came due while stopped")
+        for route in job_routes():
+            if route.catch_up is None:
+                continue
+            caught_up = route.catch_up()
+            close_old_connections()
+            self.stdout.write(
+                f"caught up: {caught_up} {route.prefix}* job(s) that came due while stopped"
+            )
 
     def _components(self) -> list[Any]:
         from todo_project.eventbus.dispatch import DaprStateDedup
