@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -20,25 +21,16 @@ from .presenters import INBOX_TEMPLATE, NotificationItem
 PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 def _inbox_context(request: HttpRequest) -> dict[str, Any]:
-    page = _page(request)
     queryset = selectors.notification_list(user=request.user)  # type: ignore[arg-type]
-    total = queryset.count()
-    offset = (page - 1) * PAGE_SIZE
-    items = [NotificationItem.from_notification(n) for n in queryset[offset : offset + PAGE_SIZE]]
+    # get_page: a page that is no number, or past the last, shows the nearest real page.
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return {
-        "items": items,
-        "total": total,
-        "page_number": page,
-        "has_prev": page > 1,
-        "has_next": offset + PAGE_SIZE < total,
+        "items": [NotificationItem.from_notification(n) for n in page.object_list],
+        "total": page.paginator.count,
+        "page_number": page.number,
+        "has_prev": page.has_previous(),
+        "has_next": page.has_next(),
         "nav": "inbox",
         **chrome(request),
     }

@@ -92,6 +92,10 @@ _ALL_MONTHS = tuple(range(1, 13))
 _ALL_WEEKDAYS = tuple((wd, 0) for wd in range(7))
 _WEEKDAYS_MO_FR = frozenset(range(5))
 _MAX_NUMBER = 1_000_000
+# COUNT is the one part the next date cannot be computed past without counting every
+# earlier instance: this caps the work of any evaluation (10,000 instances take about
+# 4 ms on the build machine; 1,000,000 took 0.4 s, on a thread other users' events share).
+MAX_COUNT = 10_000
 _MAX_YEAR = 9999
 
 _BYDAY_ITEM = re.compile(r"([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
@@ -212,6 +216,11 @@ def _parse(text: str) -> Rule:
         canonical["INTERVAL"] = str(fields["interval"])
     if "COUNT" in raw:
         fields["count"] = _positive("COUNT", raw["COUNT"])
+        if fields["count"] > MAX_COUNT:
+            raise RecurrenceError(
+                f"COUNT={raw['COUNT']} is not valid: a series has at most {MAX_COUNT} instances"
+                " (leave COUNT out for a series without end)"
+            )
         canonical["COUNT"] = str(fields["count"])
     if "UNTIL" in raw:
         fields["until"] = _until(raw["UNTIL"])

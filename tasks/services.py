@@ -190,7 +190,12 @@ def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
             raise ValidationError(
                 {"reminder_offset_minutes": "A reminder before the due date needs a due date."}
             )
-        task.reminder_at = task.due_date - timedelta(minutes=task.reminder_offset_minutes)
+        try:
+            task.reminder_at = task.due_date - timedelta(minutes=task.reminder_offset_minutes)
+        except OverflowError:
+            raise ValidationError(
+                {"reminder_offset_minutes": "The reminder would be before the year 1."}
+            ) from None
     if task.recurrence:
         series_start = series_start_for(task, task.due_date)
         try:

@@ -53,6 +53,13 @@ class TestInbox:
         assert 'id="unread-badge" class="badge">1<' in body
         assert "is-unread" in body
 
+    @pytest.mark.parametrize("page", ["99999999999999999999", "0", "-3", "two", ""])
+    def test_any_page_parameter_shows_a_real_page(self, client, user, page):
+        remind(user, "only one")
+        response = client.get(self.url, {"page": page})
+        assert response.status_code == 200
+        assert "only one" in response.content.decode()
+
     def test_badge_is_hidden_without_unread(self, client):
         body = client.get(self.url).content.decode()
         assert 'id="unread-badge" class="badge" hidden>' in body

@@ -851,6 +851,11 @@ INVALID_RULES = {
     "FREQ=DAILY;INTERVAL=1000001": (
         "INTERVAL=1000001 is not valid: INTERVAL must be at most 1000000"
     ),
+    # The work of finding the next date grows with COUNT (every earlier instance counts).
+    "FREQ=DAILY;COUNT=1000000": (
+        "COUNT=1000000 is not valid: a series has at most 10000 instances "
+        "(leave COUNT out for a series without end)"
+    ),
     "FREQ=YEARLY;BYMONTH=1,13": "BYMONTH=1,13 is not valid: 13 is not a month (use 1 to 12)",
     "FREQ=MONTHLY;BYMONTHDAY=0": (
         "BYMONTHDAY=0 is not valid: 0 is not a day of the month "
