@@ -10,7 +10,7 @@ NODE_MODULES := static/node_modules/.package-lock.json
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime chart-tools bench-api bench-events bench-reminders bench-events-dapr bench-reminders-dapr chart-check clean
+.PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime chart-tools bench-api bench-auth bench-events bench-reminders bench-events-dapr bench-reminders-dapr chart-check clean
 
 help:
 	@echo "make run    set up and start the app on http://$(HOST):$(PORT) (embedded mode)"
@@ -84,6 +84,10 @@ bench-api: setup
 
 bench-events: setup
 	$(PY) -m tests.bench.bench_events
+
+# A flood of bad sign-ins while another user works (BENCH_REF=<git ref> to compare).
+bench-auth: setup
+	$(PY) -m tests.bench.bench_auth $(if $(BENCH_REF),--ref $(BENCH_REF))
 
 bench-reminders: setup
 	$(PY) -m tests.bench.bench_reminders

@@ -215,13 +215,14 @@ def _parse(text: str) -> Rule:
         fields["interval"] = _positive("INTERVAL", raw["INTERVAL"])
         canonical["INTERVAL"] = str(fields["interval"])
     if "COUNT" in raw:
-        fields["count"] = _positive("COUNT", raw["COUNT"])
-        if fields["count"] > MAX_COUNT:
+        count = _positive("COUNT", raw["COUNT"])
+        if count > MAX_COUNT:
             raise RecurrenceError(
                 f"COUNT={raw['COUNT']} is not valid: a series has at most {MAX_COUNT} instances"
                 " (leave COUNT out for a series without end)"
             )
-        canonical["COUNT"] = str(fields["count"])
+        fields["count"] = count
+        canonical["COUNT"] = str(count)
     if "UNTIL" in raw:
         fields["until"] = _until(raw["UNTIL"])
         fields["until_text"] = canonical["UNTIL"] = raw["UNTIL"]

@@ -17,6 +17,7 @@ from notifications.api import router as notifications_router
 from tasks.api import router as tasks_router
 from todo_project.accounts.api import JWTAuth
 from todo_project.accounts.api import router as accounts_router
+from todo_project.accounts.throttle import RateLimited
 
 
 class FastJSONRenderer(JSONRenderer):
@@ -81,4 +82,11 @@ def on_auth_failed(request: HttpRequest, exc: AuthenticationError) -> HttpRespon
     message = exc.message if exc.message != "Unauthorized" else "Missing or invalid token."
     response = api.create_response(request, {"detail": message}, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = api.create_response(request, {"detail": exc.message}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
     return response

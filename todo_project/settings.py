@@ -154,7 +154,9 @@ RATE_LIMITS = {
     "signups-per-address": os.environ.get("RATE_LIMIT_SIGNUPS", "5/hour"),
     "failures-per-username": os.environ.get("RATE_LIMIT_LOGIN_FAILURES", "10/15minutes"),
 }
-PASSWORD_CHECKS_AT_ONCE = env_int("PASSWORD_CHECKS_AT_ONCE", 2)
+# Password hashing at once per process: half the cores, so a flood of sign-ins always
+# leaves CPU to everyone else (throttle.py).
+PASSWORD_CHECKS_AT_ONCE = env_int("PASSWORD_CHECKS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
