@@ -122,7 +122,9 @@ def _send_emails(notifications: list[Notification]) -> None:
             continue
         try:
             send_mail(
-                subject=f"Reminder: {notification.message}"[:150],
+                # A header is one line: a title with a newline would make Django refuse
+                # the whole message (BadHeaderError).
+                subject=f"Reminder: {' '.join(notification.message.split())}"[:150],
                 message=notification.message,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=[email],

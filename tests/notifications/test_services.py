@@ -81,3 +81,16 @@ def test_nothing_new_writes_nothing(user):
     assert notifications_create_for_reminders([reminder]) == []
     assert not OutboxMessage.objects.exists()
     assert notifications_create_for_reminders([]) == []
+
+
+def test_a_title_with_a_newline_is_still_mailed_on_one_subject_line(user):
+    task = services.task_create(user=user, data={"title": "Pay rent"})
+    mail.outbox.clear()
+
+    notifications_create_for_reminders([due(user, task.pk, 1, "Pay rent\nBcc: victim@example")])
+
+    (message,) = mail.outbox
+    assert message.subject == "Reminder: Pay rent Bcc: victim@example"
+    assert "\n" not in message.subject
+    assert message.body == "Pay rent\nBcc: victim@example"
+    assert message.to == ["alice@example.com"]
