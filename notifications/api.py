@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
+from todo_project.api_types import Instant
 
 from . import selectors, services
 from .models import Notification
@@ -18,10 +17,10 @@ class NotificationOut(Schema):
     kind: str
     message: str
     task_id: int | None
-    reminder_at: datetime | None
-    due_date: datetime | None
-    created_at: datetime
-    read_at: datetime | None
+    reminder_at: Instant | None
+    due_date: Instant | None
+    created_at: Instant
+    read_at: Instant | None
 
 
 class NotificationListOut(Schema):

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
+from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS, ErrorOut
 
 from . import selectors, services
 from .models import ActivityEntry, Task
@@ -27,8 +27,34 @@ from .schemas import (
 router = Router(tags=["todos"])
 
 
-def _task(request: HttpRequest, task_id: int) -> Task:
-    return selectors.task_get(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+def _task(request: HttpRequest, task_id: int, response: HttpResponse | None = None) -> Task:
+    task = selectors.task_get(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+    if response is not None:
+        response["ETag"] = etag(task)
+    return task
+
+
+def etag(task: Task) -> str:
+    """A task's entity tag: its version (strong: every change bumps it)."""
+    return f'"{task.version}"'
+
+
+def expected_version(request: HttpRequest) -> frozenset[int] | None:
+    """The versions `If-Match` accepts, None without one (or with `*`); a tag that names no
+    version of ours can never match (412)."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    tags = (t.strip() for t in header.split(","))
+    return frozenset(int(t[1:-1]) for t in tags if _is_version_tag(t))
+
+
+def _is_version_tag(tag: str) -> bool:
+    return len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
+
+
+#: Changing endpoints answer 412 when If-Match names another version.
+PRECONDITION = {412: ErrorOut}
 
 
 @router.get("/todos", response={200: TaskListOut, **AUTH_ERRORS}, summary="List tasks")
@@ -62,49 +88,63 @@ def create_todo(request: HttpRequest, body: TaskWrite) -> Status[Task]:
 
 
 @router.get("/todos/{task_id}", response={200: TaskOut, **OBJECT_ERRORS}, summary="Read a task")
-def read_todo(request: HttpRequest, task_id: int) -> Task:
-    return _task(request, task_id)
+def read_todo(request: HttpRequest, task_id: int, response: HttpResponse) -> Task:
+    """With an `ETag` (the version): send it back in `If-Match` to change or delete the
+    task only if nobody else changed it meanwhile."""
+    return _task(request, task_id, response)
 
 
 @router.patch(
-    "/todos/{task_id}", response={200: TaskOut, **OBJECT_ERRORS}, summary="Change some fields"
+    "/todos/{task_id}",
+    response={200: TaskOut, **OBJECT_ERRORS, **PRECONDITION},
+    summary="Change some fields",
 )
-def patch_todo(request: HttpRequest, task_id: int, body: TaskPatch) -> Task:
-    services.task_update(task=_task(request, task_id), data=write_data(body, partial=True))
-    return _task(request, task_id)
+def patch_todo(request: HttpRequest, task_id: int, body: TaskPatch, response: HttpResponse) -> Task:
+    services.task_update(
+        task=_task(request, task_id),
+        data=write_data(body, partial=True),
+        expected_version=expected_version(request),
+    )
+    return _task(request, task_id, response)
 
 
 @router.put(
-    "/todos/{task_id}", response={200: TaskOut, **OBJECT_ERRORS}, summary="Replace a task's fields"
+    "/todos/{task_id}",
+    response={200: TaskOut, **OBJECT_ERRORS, **PRECONDITION},
+    summary="Replace a task's fields",
 )
-def put_todo(request: HttpRequest, task_id: int, body: TaskWrite) -> Task:
+def put_todo(request: HttpRequest, task_id: int, body: TaskWrite, response: HttpResponse) -> Task:
     task = _task(request, task_id)
     data = write_data(body, partial=False)
     data.setdefault("timezone", task.timezone)
-    services.task_update(task=task, data=data)
-    return _task(request, task_id)
+    services.task_update(task=task, data=data, expected_version=expected_version(request))
+    return _task(request, task_id, response)
 
 
-@router.delete("/todos/{task_id}", response={204: None, **OBJECT_ERRORS}, summary="Delete a task")
+@router.delete(
+    "/todos/{task_id}",
+    response={204: None, **OBJECT_ERRORS, **PRECONDITION},
+    summary="Delete a task",
+)
 def delete_todo(request: HttpRequest, task_id: int) -> Status[None]:
-    services.task_delete(task=_task(request, task_id))
+    services.task_delete(task=_task(request, task_id), expected_version=expected_version(request))
     return Status(204, None)
 
 
 @router.post(
     "/todos/{task_id}/complete", response={200: TaskOut, **OBJECT_ERRORS}, summary="Complete a task"
 )
-def complete_todo(request: HttpRequest, task_id: int) -> Task:
+def complete_todo(request: HttpRequest, task_id: int, response: HttpResponse) -> Task:
     services.task_complete(task=_task(request, task_id))
-    return _task(request, task_id)
+    return _task(request, task_id, response)
 
 
 @router.post(
     "/todos/{task_id}/reopen", response={200: TaskOut, **OBJECT_ERRORS}, summary="Reopen a task"
 )
-def reopen_todo(request: HttpRequest, task_id: int) -> Task:
+def reopen_todo(request: HttpRequest, task_id: int, response: HttpResponse) -> Task:
     services.task_reopen(task=_task(request, task_id))
-    return _task(request, task_id)
+    return _task(request, task_id, response)
 
 
 @router.get(

@@ -571,7 +571,7 @@ def _require_aware(name: str, value: object) -> datetime:
 def _series(
     rule: Rule, start: datetime, zone: ZoneInfo, after: datetime, limit: int
 ) -> list[datetime]:
-    start_local = start.astimezone(zone).replace(microsecond=0)
+    start_local = start.astimezone(zone)
     first = start_local.replace(tzinfo=None, fold=0)
     after_utc = after.astimezone(UTC)
     after_wall = after.astimezone(zone).replace(tzinfo=None)

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import zoneinfo
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, WithJsonSchema, field_validator
+from pydantic import Field as PydanticField
+
+from todo_project.api_types import Instant
 
 from .filters import ListStatus, SortOrder
 from .filters import SortField as SortField
-from .models import DESCRIPTION_MAX_LENGTH
+from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH
+from .rules import MAX_REMINDER_OFFSET_MINUTES, RECURRENCE_MAX_LENGTH, not_blank_pattern
 
 PriorityName = Literal["urgent", "high", "medium", "low"]
 #: The list's parameters take the FilterSet's own choices.
@@ -17,36 +21,106 @@ StatusName = ListStatus
 OrderName = SortOrder
 
 
-class TaskWrite(Schema):
-    """Fields of a task a client sets. Naive date-times are rejected: give an offset or Z."""
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
-    title: str = Field(..., description="1-200 characters after trimming.", max_length=1000)
-    description: str = Field("", max_length=DESCRIPTION_MAX_LENGTH)
+
+def omittable(**constraints: Any) -> Any:
+    """A PATCH field that may be left out but not sent as null (the OpenAPI document shows
+    no null and no default for it)."""
+    return Field(default=None, json_schema_extra=_drop_default, **constraints)
+
+
+#: Text may hold anything but NUL (PostgreSQL cannot store it).
+NO_NUL = r"^[^\x00]*$"
+Title = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=TITLE_MAX_LENGTH,
+        pattern=not_blank_pattern(),
+        description=f"1-{TITLE_MAX_LENGTH} characters, not only white space; trimmed.",
+    ),
+]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
+TagName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=TAG_MAX_LENGTH,
+        pattern=not_blank_pattern(),
+        description=f"1-{TAG_MAX_LENGTH} characters, not only white space; trimmed.",
+    ),
+]
+Tags = Annotated[
+    list[TagName],
+    Field(
+        max_length=MAX_TAGS,
+        description=f"At most {MAX_TAGS}; unique regardless of case (duplicates are merged).",
+    ),
+]
+Rule = Annotated[
+    str,
+    Field(
+        max_length=RECURRENCE_MAX_LENGTH,
+        pattern=NO_NUL,
+        description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE (empty: no repeat). "
+        "Needs a due date.",
+    ),
+]
+# The services check the name (one message for API and forms); the schema lists them all.
+Zone = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(zoneinfo.available_timezones()),
+            "description": "IANA zone the rule keeps wall-clock time in.",
+        }
+    ),
+]
+ReminderOffset = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_REMINDER_OFFSET_MINUTES,
+        description="Remind this many minutes before the due date (kept by repeats).",
+    ),
+]
+
+
+class TaskWrite(BaseModel):
+    """Fields of a task a client sets. Naive date-times are rejected: give an offset or Z.
+    A field the API does not know is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
     priority: PriorityName = "medium"
-    tags: list[str] = Field(default_factory=list, description="At most 20, 1-50 characters each.")
+    tags: Tags = PydanticField(default_factory=list)
     due_date: AwareDatetime | None = None
     reminder_at: AwareDatetime | None = Field(None, description="Absolute reminder time.")
-    reminder_offset_minutes: int | None = Field(
-        None, ge=0, description="Remind this many minutes before the due date (kept by repeats)."
-    )
-    recurrence: str | None = Field(
-        None, description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE. Needs a due date."
-    )
-    timezone: str | None = Field(
-        None, description="IANA zone the rule keeps wall-clock time in; default: the user's."
-    )
+    reminder_offset_minutes: ReminderOffset | None = None
+    recurrence: Rule | None = None
+    timezone: Zone | None = Field(None, description="Default: the user's time zone.")
 
 
-class TaskPatch(Schema):
-    title: str | None = Field(None, max_length=1000)
-    description: str | None = Field(None, max_length=DESCRIPTION_MAX_LENGTH)
-    priority: PriorityName | None = None
-    tags: list[str] | None = None
+class TaskPatch(BaseModel):
+    """The fields to change; the others keep their values. Title, description, priority,
+    tags and time zone may be left out but not set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title = omittable()
+    description: Description = omittable()
+    priority: PriorityName = omittable()
+    tags: Tags = omittable()
     due_date: AwareDatetime | None = None
     reminder_at: AwareDatetime | None = None
-    reminder_offset_minutes: int | None = Field(None, ge=0)
-    recurrence: str | None = None
-    timezone: str | None = None
+    reminder_offset_minutes: ReminderOffset | None = None
+    recurrence: Rule | None = None
+    timezone: Zone = omittable()
 
 
 def write_data(body: TaskWrite | TaskPatch, *, partial: bool) -> dict[str, Any]:
@@ -54,18 +128,9 @@ def write_data(body: TaskWrite | TaskPatch, *, partial: bool) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=partial)
     if not partial and data.get("timezone") is None:
         data.pop("timezone", None)
-    for name in ("title", "description", "priority", "tags", "timezone"):
-        if name in data and data[name] is None:
-            raise_null(name)
     if "recurrence" in data and data["recurrence"] is None:
         data["recurrence"] = ""
     return data
-
-
-def raise_null(name: str) -> None:
-    from django.core.exceptions import ValidationError
-
-    raise ValidationError({name: "May not be null."})
 
 
 # A plain pydantic model read from the Task's attributes inside pydantic-core, not a ninja
@@ -81,20 +146,20 @@ class TaskOut(BaseModel):
     description: str
     priority: PriorityName = Field(validation_alias="priority_name")
     tags: list[str] = Field(validation_alias="tag_names")
-    due_date: datetime | None
-    reminder_at: datetime | None
+    due_date: Instant | None
+    reminder_at: Instant | None
     reminder_offset_minutes: int | None
     recurrence: str | None
     recurrence_summary: str | None
     timezone: str
     completed: bool
-    completed_at: datetime | None
+    completed_at: Instant | None
     overdue: bool = Field(validation_alias="is_overdue")
     series_id: UUID | None
     recurrence_parent_id: int | None
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
     @field_validator("recurrence", mode="before")
     @classmethod
@@ -123,7 +188,7 @@ class ActivityOut(Schema):
     title: str
     changes: dict[str, Any]
     version: int
-    occurred_at: datetime
+    occurred_at: Instant
     actor: str
 
     @staticmethod
@@ -133,4 +198,6 @@ class ActivityOut(Schema):
 
 class OccurrencesOut(Schema):
     summary: str | None = Field(..., description="The rule in words, null for a one-off task.")
-    occurrences: list[datetime] = Field(..., description="Upcoming due dates, in the task's zone.")
+    occurrences: list[Instant] = Field(
+        ..., description="Upcoming due dates (UTC; they keep wall-clock time in the task's zone)."
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
@@ -32,6 +32,7 @@ from .models import (
     Tag,
     Task,
 )
+from .rules import MAX_REMINDER_OFFSET_MINUTES, RECURRENCE_MAX_LENGTH, trim
 
 #: Fields a client may set; anything else is not a task field.
 EDITABLE_FIELDS = (
@@ -45,7 +46,6 @@ EDITABLE_FIELDS = (
     "recurrence",
     "timezone",
 )
-MAX_REMINDER_OFFSET_MINUTES = 60 * 24 * 366
 
 
 # --- validation -------------------------------------------------------------------------
@@ -59,13 +59,14 @@ def _no_nul(field: str, value: str) -> str:
 
 
 def clean_title(value: Any) -> str:
-    title = _no_nul("title", str(value or "")).strip()
+    raw = _no_nul("title", str(value or ""))
+    if len(raw) > TITLE_MAX_LENGTH:
+        raise ValidationError(
+            {"title": f"Title must be at most {TITLE_MAX_LENGTH} characters (got {len(raw)})."}
+        )
+    title = trim(raw)
     if not title:
         raise ValidationError({"title": "Title must not be empty."})
-    if len(title) > TITLE_MAX_LENGTH:
-        raise ValidationError(
-            {"title": f"Title must be at most {TITLE_MAX_LENGTH} characters (got {len(title)})."}
-        )
     return title
 
 
@@ -96,11 +97,12 @@ def clean_tags(values: Iterable[Any] | None) -> list[str]:
     tags: list[str] = []
     seen: set[str] = set()
     for raw in values:
-        tag = _no_nul("tags", str(raw)).strip()
+        text = _no_nul("tags", str(raw))
+        if len(text) > TAG_MAX_LENGTH:
+            raise ValidationError({"tags": f"Tag {text[:20]!r}… is longer than {TAG_MAX_LENGTH}."})
+        tag = trim(text)
         if not tag:
             raise ValidationError({"tags": "Tags must not be empty."})
-        if len(tag) > TAG_MAX_LENGTH:
-            raise ValidationError({"tags": f"Tag {tag[:20]!r}… is longer than {TAG_MAX_LENGTH}."})
         if tag.casefold() in seen:
             continue
         seen.add(tag.casefold())
@@ -125,13 +127,11 @@ def clean_instant(field: str, value: Any) -> datetime | None:
 
 
 def clean_timezone(value: Any) -> str:
-    name = _no_nul("timezone", str(value or "")).strip()
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+    name = _no_nul("timezone", str(value or ""))
+    if name not in zoneinfo.available_timezones():
         raise ValidationError(
             {"timezone": f"{name!r} is not an IANA time zone name (e.g. Europe/Berlin)."}
-        ) from None
+        )
     return name
 
 
@@ -166,7 +166,12 @@ def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
             elif name in ("due_date", "reminder_at"):
                 setattr(task, name, clean_instant(name, value))
             elif name == "recurrence":
-                task.recurrence = _no_nul("recurrence", value or "").strip()
+                rule = _no_nul("recurrence", value or "")
+                if len(rule) > RECURRENCE_MAX_LENGTH:
+                    raise ValidationError(
+                        {"recurrence": f"A rule is at most {RECURRENCE_MAX_LENGTH} characters."}
+                    )
+                task.recurrence = trim(rule)
             else:
                 setattr(task, name, cleaners[name](value))
         except ValidationError as exc:
@@ -202,6 +207,10 @@ def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
             task.recurrence = rrules.validate_rule(
                 task.recurrence, first_due=series_start, tz=task.timezone
             )
+            if len(task.recurrence) > RECURRENCE_MAX_LENGTH:
+                raise rrules.RecurrenceError(
+                    f"the rule is longer than {RECURRENCE_MAX_LENGTH} characters once written out"
+                )
         except rrules.RecurrenceError as exc:
             raise ValidationError({"recurrence": str(exc)}) from None
         if task.series_id is None:
@@ -268,10 +277,28 @@ def task_create(*, user: User, data: Mapping[str, Any]) -> Task:
     return task
 
 
-def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
-    """Apply a partial update; an update that changes nothing writes nothing."""
+class VersionConflict(Exception):
+    """The task is no longer at the version the client changed (optimistic concurrency)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the task is at version {current}")
+        self.current = current
+
+
+def _check_version(task: Task, expected: Collection[int] | None) -> None:
+    if expected is not None and task.version not in expected:
+        raise VersionConflict(task.version)
+
+
+def task_update(
+    *, task: Task, data: Mapping[str, Any], expected_version: Collection[int] | None = None
+) -> Task:
+    """Apply a partial update; an update that changes nothing writes nothing. With
+    `expected_version`, VersionConflict unless the task is still at one of those versions (checked
+    under the row lock, so two concurrent changes cannot both pass)."""
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
+        _check_version(locked, expected_version)
         before = {name: getattr(locked, name) for name in EDITABLE_FIELDS if name != "tags"}
         before_tags = locked.tag_names
         tags = _apply(locked, data)
@@ -316,9 +343,10 @@ def task_reopen(*, task: Task) -> Task:
     return locked
 
 
-def task_delete(*, task: Task) -> None:
+def task_delete(*, task: Task, expected_version: Collection[int] | None = None) -> None:
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
+        _check_version(locked, expected_version)
         tags = locked.tag_names
         locked.version += 1
         emit_task_event(TASK_DELETED, locked, tags=tags)

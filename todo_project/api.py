@@ -15,6 +15,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from notifications.api import router as notifications_router
 from tasks.api import router as tasks_router
+from tasks.services import VersionConflict
 from todo_project.accounts.api import JWTAuth
 from todo_project.accounts.api import router as accounts_router
 from todo_project.accounts.throttle import RateLimited
@@ -63,10 +64,26 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     return api.create_response(request, {"detail": _validation_detail(exc, location)}, status=422)
 
 
+def _location(loc: list[str | int]) -> list[str | int]:
+    """ninja puts the body parameter's own name after "body" (["body", "body", "title"]);
+    the API names the field as the business rules do: ["body", "title"]."""
+    if len(loc) >= 2 and loc[0] == "body" and loc[1] in BODY_PARAMETERS:
+        return [loc[0], *loc[2:]]
+    return loc
+
+
+#: The name every endpoint gives its JSON body parameter.
+BODY_PARAMETERS = {"body", "credentials"}
+
+
 @api.exception_handler(NinjaValidationError)
 def on_schema_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     detail = [
-        {"loc": list(error.get("loc", [])), "msg": error.get("msg", ""), "type": error.get("type")}
+        {
+            "loc": _location(list(error.get("loc", []))),
+            "msg": error.get("msg", ""),
+            "type": error.get("type"),
+        }
         for error in exc.errors
     ]
     return api.create_response(request, {"detail": detail}, status=422)
@@ -89,4 +106,12 @@ def on_auth_failed(request: HttpRequest, exc: AuthenticationError) -> HttpRespon
 def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     response = api.create_response(request, {"detail": exc.message}, status=429)
     response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(VersionConflict)
+def on_version_conflict(request: HttpRequest, exc: VersionConflict) -> HttpResponse:
+    message = f"The task changed meanwhile: it is at version {exc.current}. Read it again."
+    response = api.create_response(request, {"detail": message}, status=412)
+    response["ETag"] = f'"{exc.current}"'
     return response

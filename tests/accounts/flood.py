@@ -37,7 +37,7 @@ class FloodResult:
 
 async def _victim(url: str, token: str, stop: asyncio.Event, result: FloodResult) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         while not stop.is_set():
             started = time.perf_counter()
             try:
@@ -72,7 +72,7 @@ async def flood(url: str, *, victim_token: str, bad_logins: int = 200) -> FloodR
     await asyncio.sleep(0.5)  # the victim's steady state first
     limits = httpx.Limits(max_connections=bad_logins, max_keepalive_connections=0)
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=180, limits=limits) as client:
         await asyncio.gather(*(_bad_login(client, n, result) for n in range(bad_logins)))
     result.flood_seconds = time.perf_counter() - started
     await asyncio.sleep(0.5)

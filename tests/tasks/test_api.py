@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -69,7 +71,7 @@ class TestCreate:
     def test_invalid_input_is_422_naming_the_field_and_writes_nothing(self, api, payload, field):
         response = api.post("/api/todos", payload)
         assert response.status_code == 422, response.content
-        locations = [error["loc"][-1] for error in response.json()["detail"]]
+        locations = [error["loc"][1] for error in response.json()["detail"]]
         assert field in locations
         assert Task.objects.count() == 0
 
@@ -393,7 +395,7 @@ class TestHostileInput:
             "/api/todos", {"title": "far east", "due_date": "2026-12-01T09:00:00+23:30"}
         )
         assert created.status_code == 201
-        assert created.json()["due_date"] == "2026-11-30T09:30:00Z"
+        assert created.json()["due_date"] == "2026-11-30T09:30:00.000000Z"
 
     def test_date_at_the_edge_of_the_calendar_is_422(self, api):
         response = api.get("/api/todos?due_after=0001-01-01T00:00:00%2B05:00")
@@ -402,3 +404,170 @@ class TestHostileInput:
     def test_absurd_offset_is_422(self, api):
         assert api.get("/api/todos?offset=1575805356040342716475768832").status_code == 422
         assert api.get("/api/notifications?offset=99999999999").status_code == 422
+
+
+class TestContract:
+    """Findings of issue 12: the API does what its OpenAPI document says, and no more."""
+
+    @pytest.mark.parametrize("body", ['"hello world"', "[null, null]", "42", "null"])
+    def test_a_body_that_is_not_an_object_is_422_and_creates_nothing(self, api, body):
+        response = api.client.post(
+            "/api/todos", data=body, content_type="application/json", headers=api.headers
+        )
+        assert response.status_code == 422, response.content
+        assert response.json()["detail"][0]["loc"] == ["body"]
+        assert Task.objects.count() == 0
+
+    def test_unknown_fields_are_422_naming_them(self, api):
+        response = api.post("/api/todos", {"title": "x", "colour": "red"})
+        assert response.status_code == 422
+        assert [e["loc"] for e in response.json()["detail"]] == [["body", "colour"]]
+        task = api.post("/api/todos", {"title": "x"}).json()
+        patched = api.patch(f"/api/todos/{task['id']}", {"colour": "red"})
+        assert patched.status_code == 422
+        assert patched.json()["detail"][0]["loc"] == ["body", "colour"]
+
+    def test_patch_with_a_non_object_changes_nothing(self, api):
+        task = api.post("/api/todos", {"title": "keep me"}).json()
+        for body in ('"hello"', "[null, null]"):
+            response = api.client.patch(
+                f"/api/todos/{task['id']}", data=body, content_type="application/json",
+                headers=api.headers,
+            )  # fmt: skip
+            assert response.status_code == 422
+        assert api.get(f"/api/todos/{task['id']}").json()["version"] == 1
+
+    def test_schema_and_business_errors_share_one_location_format(self, api):
+        schema_error = api.post("/api/todos", {"title": 5})
+        business_error = api.post("/api/todos", {"title": "   "})
+        assert schema_error.json()["detail"][0]["loc"] == ["body", "title"]
+        assert business_error.json()["detail"][0]["loc"] == ["body", "title"]
+
+    def test_the_openapi_document_states_the_limits_the_api_enforces(self, client):
+        spec = client.get("/api/openapi.json").json()["components"]["schemas"]
+        write, patch = spec["TaskWrite"], spec["TaskPatch"]
+        assert write["additionalProperties"] is False and patch["additionalProperties"] is False
+        title = write["properties"]["title"]
+        assert (title["minLength"], title["maxLength"]) == (1, 200)
+        assert "\\x00" in title["pattern"]
+        assert "Europe/Berlin" in str(write["properties"]["timezone"])
+        for field in ("title", "description", "priority", "tags", "timezone"):
+            assert "null" not in json.dumps(patch["properties"][field]), field
+            assert "default" not in patch["properties"][field], field
+        assert write["properties"]["recurrence"]["anyOf"][0]["maxLength"] == 500
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("priority", None), ("title", None), ("tags", None), ("timezone", None)],
+    )
+    def test_patch_refuses_null_where_the_document_says_so(self, api, field, value):
+        task = api.post("/api/todos", {"title": "x"}).json()
+        response = api.patch(f"/api/todos/{task['id']}", {field: value})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", field]
+
+    def test_a_rule_over_500_characters_is_422_not_500(self, api):
+        rule = "FREQ=WEEKLY;BYDAY=" + ",".join(["MO"] * 200)
+        response = api.post(
+            "/api/todos", {"title": "x", "due_date": "2026-12-01T09:00Z", "recurrence": rule}
+        )
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "recurrence"]
+
+    def test_a_reminder_offset_before_the_year_1_is_422_not_500(self, api):
+        response = api.post(
+            "/api/todos",
+            {
+                "title": "x",
+                "due_date": "0001-01-01T12:00:00Z",
+                "reminder_offset_minutes": 60 * 24 * 365,
+            },
+        )
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "reminder_offset_minutes"]
+
+    def test_every_date_time_is_rfc3339_utc_with_microseconds(self, api):
+        task = api.post(
+            "/api/todos",
+            {
+                "title": "x",
+                "due_date": "2026-12-01T09:00:00.5+01:00",
+                "recurrence": "FREQ=DAILY",
+                "timezone": "Europe/Berlin",
+            },
+        ).json()
+        assert task["due_date"] == "2026-12-01T08:00:00.500000Z"
+        occurrences = api.get(f"/api/todos/{task['id']}/occurrences?limit=2").json()
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", o)
+                   for o in occurrences["occurrences"]), occurrences  # fmt: skip
+        assert occurrences["occurrences"][0].endswith("T08:00:00.500000Z")
+
+
+class TestOptimisticConcurrency:
+    def test_reads_and_changes_carry_the_version_as_etag(self, api):
+        task = api.post("/api/todos", {"title": "x"}).json()
+        assert api.get(f"/api/todos/{task['id']}")["ETag"] == '"1"'
+        assert api.patch(f"/api/todos/{task['id']}", {"title": "y"})["ETag"] == '"2"'
+        assert api.post(f"/api/todos/{task['id']}/complete")["ETag"] == '"3"'
+
+    def test_a_change_against_an_old_version_is_412_and_changes_nothing(self, api):
+        task = api.post("/api/todos", {"title": "x"}).json()
+        url = f"/api/todos/{task['id']}"
+        assert api.patch(url, {"title": "mine"}, HTTP_IF_MATCH='"1"').status_code == 200
+        late = api.patch(url, {"title": "theirs"}, HTTP_IF_MATCH='"1"')  # read before mine
+        assert late.status_code == 412
+        assert late["ETag"] == '"2"'
+        assert "version 2" in late.json()["detail"]
+        assert api.get(url).json()["title"] == "mine"
+        assert api.delete(url, HTTP_IF_MATCH='"1"').status_code == 412
+        assert api.delete(url, HTTP_IF_MATCH='"2"').status_code == 204
+
+    @pytest.mark.parametrize("header", ["*", '"7", "1"'])
+    def test_a_star_or_a_list_with_the_current_version_matches(self, api, header):
+        task = api.post("/api/todos", {"title": "x"}).json()
+        response = api.put(f"/api/todos/{task['id']}", {"title": "y"}, HTTP_IF_MATCH=header)
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("header", ['W/"1"', "1", '"one"', ""])
+    def test_a_tag_that_names_no_version_never_matches(self, api, header):
+        task = api.post("/api/todos", {"title": "x"}).json()
+        response = api.patch(f"/api/todos/{task['id']}", {"title": "y"}, HTTP_IF_MATCH=header)
+        assert response.status_code == 412
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_patches_with_if_match_cannot_both_win(user):
+    """Five clients read version 1 and change the title at once: exactly one succeeds, the
+    others get 412 (on SQLite the writes queue; on PostgreSQL the row lock decides)."""
+    import threading
+
+    from django.db import connection as main_connection
+
+    from tests.conftest import ApiClient
+
+    task = services.task_create(user=user, data={"title": "start"})
+    results: list[int] = []
+    barrier = threading.Barrier(5)
+
+    def change(n: int) -> None:
+        client = ApiClient(user)
+        barrier.wait()
+        try:
+            response = client.patch(
+                f"/api/todos/{task.pk}", {"title": f"writer {n}"}, HTTP_IF_MATCH='"1"'
+            )
+            results.append(response.status_code)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=change, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    main_connection.close()
+    assert sorted(results) == [200, 412, 412, 412, 412], results
+    task.refresh_from_db()
+    assert task.version == 2

@@ -749,11 +749,13 @@ def test_after_before_series_start_returns_the_series_start_first() -> None:
     assert found == [start, berlin(2026, 3, 3, 9, 15)]
 
 
-def test_series_start_is_truncated_to_whole_seconds() -> None:
+def test_every_instance_keeps_the_series_starts_time_to_the_microsecond() -> None:
+    # The API promises date-times with their microseconds: a next instance must not drop
+    # the fraction of the due date it repeats.
     start = berlin(2026, 3, 2).replace(second=7, microsecond=500_000)
     found = series("FREQ=DAILY", start, tz="Europe/Berlin", limit=2)
 
-    assert [m.time().isoformat() for m in found] == ["09:00:07", "09:00:07"]
+    assert [m.time().isoformat() for m in found] == ["09:00:07.500000", "09:00:07.500000"]
 
 
 def test_occurrences_far_in_the_future_and_impossible_rules_are_fast() -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -10,6 +8,7 @@ from ninja.security import HttpBearer
 from pydantic import field_validator
 
 from todo_project.api_errors import AUTH_ERRORS, ErrorOut
+from todo_project.api_types import Instant
 
 from . import tokens
 from .models import TokenFamily, User
@@ -50,8 +49,8 @@ class TokenOut(Schema):
     access: str
     refresh: str
     token_type: str = "Bearer"
-    expires_at: datetime
-    refresh_expires_at: datetime
+    expires_at: Instant
+    refresh_expires_at: Instant
 
 
 class MeOut(Schema):
