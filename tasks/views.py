@@ -267,15 +267,17 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
             offset=(page_number - 1) * PAGE_SIZE,
             default_status="pending",
         )
-        items, count = page.items, page.count
+        items, count = page.items, page.total
     except ValidationError as exc:
-        items, count = [], 0
+        items, count = [], selectors.bounded(0)
         for name, messages_ in exc.message_dict.items():
             label = name.replace("_", " ").capitalize()
             errors += [f"{label}: {message}" for message in messages_]
     now = timezone.now()
     rows = [replace(TaskRow.from_task(task), now=now) for task in items]
-    last_page = max(1, -(-count // PAGE_SIZE))
+    last_page = max(1, -(-count.value // PAGE_SIZE))
+    if not count.exact and len(rows) == PAGE_SIZE:
+        last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
     query = canonical_query(params)
     known_tags = selectors.tag_counts(user=request.user)  # type: ignore[arg-type]
     known_names = {tag["name"].casefold() for tag in known_tags}
