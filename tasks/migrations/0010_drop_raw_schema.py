@@ -20,35 +20,14 @@ import importlib
 
 from django.db import migrations
 
+#: Beyond what the old migrations' own backward steps drop (drop_raw_objects).
 POSTGRES_DROP = [
-    "DROP TRIGGER IF EXISTS tasks_task_tag_ids_remove ON tasks_task_tags",
-    "DROP TRIGGER IF EXISTS tasks_task_tag_ids_add ON tasks_task_tags",
-    "DROP FUNCTION IF EXISTS tasks_task_tag_ids_remove()",
-    "DROP FUNCTION IF EXISTS tasks_task_tag_ids_add()",
-    "DROP INDEX IF EXISTS task_tag_ids",
-    "ALTER TABLE tasks_task DROP COLUMN IF EXISTS tag_ids",
-    "DROP TRIGGER IF EXISTS tasks_tagcount_pending ON tasks_task",
-    "DROP FUNCTION IF EXISTS tasks_tagcount_pending()",
-    "DROP TRIGGER IF EXISTS tasks_tagcount_sync ON tasks_task_tags",
-    "DROP FUNCTION IF EXISTS tasks_tagcount_sync()",
-    "DROP TRIGGER IF EXISTS tasks_taskcount_update ON tasks_task",
-    "DROP TRIGGER IF EXISTS tasks_taskcount_insert_delete ON tasks_task",
-    "DROP FUNCTION IF EXISTS tasks_taskcount_sync()",
     # The column's own index (task_search_document_stored) goes with it.
     "ALTER TABLE tasks_task DROP COLUMN IF EXISTS search_document",
     "DROP INDEX IF EXISTS task_search_document",
     "DROP INDEX IF EXISTS task_user_due_desc",
-    "DROP INDEX IF EXISTS tasks_task_tags_tag_task",
 ]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS tasks_tagcount_pending",
-    "DROP TRIGGER IF EXISTS tasks_tagcount_delete",
-    "DROP TRIGGER IF EXISTS tasks_tagcount_insert",
-    "DROP TRIGGER IF EXISTS tasks_taskcount_update",
-    "DROP TRIGGER IF EXISTS tasks_taskcount_delete",
-    "DROP TRIGGER IF EXISTS tasks_taskcount_insert",
-    "DROP INDEX IF EXISTS tasks_task_tags_tag_task",
-]
+BOTH_DROP = ["DROP INDEX IF EXISTS tasks_task_tags_tag_task"]
 
 REFILL_COUNTS = [
     """
@@ -72,7 +51,22 @@ def _old(name):
 
 def drop_raw_objects(apps, schema_editor):
     vendor = schema_editor.connection.vendor
-    for sql in {"postgresql": POSTGRES_DROP, "sqlite": SQLITE_DROP}.get(vendor, []):
+    if vendor == "postgresql":
+        statements = [
+            *_old("0009_task_tag_ids").BACKWARD,
+            *_old("0008_tagcount_pending").POSTGRES_BACKWARD,
+            *_old("0005_tag_counts").POSTGRES_BACKWARD,
+            *_old("0004_task_counts").POSTGRES_BACKWARD,
+            *POSTGRES_DROP,
+        ]
+    elif vendor == "sqlite":
+        statements = [
+            *_old("0008_tagcount_pending").SQLITE_BACKWARD,
+            *_old("0004_task_counts").SQLITE_BACKWARD,
+        ]
+    else:
+        statements = []
+    for sql in statements + BOTH_DROP:
         schema_editor.execute(sql)
 
 
