@@ -53,6 +53,11 @@ def count_bounded(queryset: QuerySet[Any]) -> BoundedCount:
     return bounded(queryset.order_by()[: COUNT_CAP + 1].count())
 
 
+def bounded(found: int) -> BoundedCount:
+    """A number of matches (exact, or COUNT_CAP + 1 for "more"), presented with the cap."""
+    return BoundedCount(min(found, COUNT_CAP), exact=found <= COUNT_CAP)
+
+
 class CountUpTo(Subquery):
     """COUNT(*) of a sliced queryset as a scalar subquery, so that the query of a page can
     carry the page's bounded total (the database computes it once, not per row)."""
@@ -95,16 +100,12 @@ def with_tag_names(queryset: QuerySet[Task]) -> QuerySet[Task]:
 
 
 def with_tag_names_loaded(tasks: list[Task]) -> list[Task]:
+    """Move the names with_tag_names() fetched to where Task.tag_names reads them."""
     for task in tasks:
         # The order of the event snapshots (tasks.events) and of the pages.
         names = task.__dict__.pop(_TAG_NAMES, None) or []
         task.__dict__[LOADED_TAG_NAMES] = sorted(names, key=str.casefold)
     return tasks
-
-
-def bounded(found: int) -> BoundedCount:
-    """A number of matches (exact, or COUNT_CAP + 1 for "more"), presented with the cap."""
-    return BoundedCount(min(found, COUNT_CAP), exact=found <= COUNT_CAP)
 
 
 @dataclass(frozen=True)
