@@ -8,6 +8,7 @@ PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 NODE_MODULES := static/node_modules/.package-lock.json
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run run-dapr test lint format migrate worker services dapr-runtime chart-tools bench-api bench-auth bench-events bench-reminders bench-events-dapr bench-reminders-dapr chart-check clean
@@ -80,7 +81,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 bench-api: setup
-	$(PY) -m tests.bench.bench_api
+	$(PY) -m tests.bench.bench_api $(BENCH_ARGS)
 
 bench-events: setup
 	$(PY) -m tests.bench.bench_events

@@ -21,8 +21,8 @@ from notifications.presenters import INBOX_TEMPLATE, NotificationItem
 from notifications.selectors import unread_count
 from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
 from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
-from tasks.models import Task
 from tasks.presenters import LIST_TEMPLATE, TaskRow
+from tasks.selectors import open_task_count
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
 
@@ -69,7 +69,7 @@ def _task_fragment(event: Event, user_id: int) -> str:
     context = {
         "row": TaskRow.from_snapshot(event.payload),
         "live_event": LIVE_EVENTS[event.event_type],
-        "open_count": Task.objects.filter(user_id=user_id, completed=False).count(),
+        "open_count": open_task_count(user=User(pk=user_id)),
     }
     return render_to_string(f"{LIST_TEMPLATE}#live-task", context)
 

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import django_filters
 from django import forms
 from django.conf import settings
-from django.contrib.postgres.search import (
-    SearchQuery,
-    SearchRank,
-    SearchVector,
-    SearchVectorField,
-)
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
-from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
-from .models import Priority, Tag, Task, overdue_q
+from .models import SEARCH_CONFIG, Priority, Tag, Task, overdue_q
 
 
 class ListStatus(models.TextChoices):
@@ -49,33 +43,7 @@ class SortOrder(models.TextChoices):
     DESC = "desc", "Descending"
 
 
-SEARCH_CONFIG = "simple"
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def search_vector() -> SearchVector:
-    # SQLite has no search column; on PostgreSQL see search_document() (migration 0003).
-    return SearchVector("title", "description", config=SEARCH_CONFIG)
-
-
-def search_document() -> RawSQL:
-    """The stored tsvector column of migration 0003 (PostgreSQL only), GIN-indexed, so
-    neither the match, its recheck nor the rank recomputes to_tsvector() per row."""
-    return RawSQL('"tasks_task"."search_document"', [], output_field=SearchVectorField())
-
-
-def carries_tags(tag_ids: list[int]) -> RawSQL:
-    """PostgreSQL only: the task carries every one of these tags. Reads the tag id array
-    of migration 0009, GIN-indexed and kept by triggers on the through table."""
-    return RawSQL('"tasks_task"."tag_ids" @> %s::bigint[]', (tag_ids,), output_field=BooleanField())
-
-
-class TagUsage(NamedTuple):
-    """A tag the filter resolved, with how many tasks and open tasks carry it (TagCount)."""
-
-    id: int
-    tasks: int
-    pending: int
 
 
 class MultipleValueField(forms.MultipleChoiceField):
@@ -149,10 +117,9 @@ class TaskFilter(django_filters.FilterSet):
         self.default_status = default_status
         self._relevance = False
         self._searched = False
-        #: The user's tags the tag filter resolved to (all of them must be carried).
-        self.tags: list[TagUsage] = []
+        #: Ids of the user's tags the tag filter resolved to (all of them must be carried).
+        self.tag_ids: list[int] = []
         self._tags_resolved = False
-        self._probe_tags = False
 
     def get_form_class(self) -> type[forms.Form]:
         return TaskListForm
@@ -177,16 +144,14 @@ class TaskFilter(django_filters.FilterSet):
                 Tag.objects.filter(user_id=self.user_id)
                 .annotate(key=Lower("name"))
                 .filter(key__in=names)
-                .values_list("id", "usage__tasks", "usage__pending")
+                .order_by()
+                .values_list("id", flat=True)
             )
             if len(found) == len(names):
-                self.tags = [
-                    TagUsage(tag_id, tasks or 0, pending or 0) for tag_id, tasks, pending in found
-                ]
-        if not self.tags:
+                self.tag_ids = found
+        if not self.tag_ids:
             return queryset.none()  # a tag the user does not have: nothing carries it
-        if settings.IS_POSTGRES and not self._probe_tags:
-            return queryset.filter(carries_tags(self.tag_ids))
+        # One probe per tag into the task's own tag rows (their unique (task, tag) index).
         through = Task.tags.through.objects
         for tag_id in self.tag_ids:
             queryset = queryset.filter(
@@ -212,9 +177,7 @@ class TaskFilter(django_filters.FilterSet):
             query = SearchQuery(
                 " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
             )
-            queryset = queryset.alias(search_document=search_document()).filter(
-                search_document=query
-            )
+            queryset = queryset.filter(search_document=query)
             self._searched = True
             if not self.form.cleaned_data.get("sort_by"):
                 self._relevance = True
@@ -232,25 +195,6 @@ class TaskFilter(django_filters.FilterSet):
         elif status == "completed":
             queryset = queryset.filter(completed=True)
         return queryset.order_by(*self.ordering())
-
-    @property
-    def tag_ids(self) -> list[int]:
-        return [tag.id for tag in self.tags]
-
-    def counting_queryset(self) -> QuerySet[Task]:
-        """The filtered tasks to COUNT(*). The same as qs, except that on PostgreSQL the
-        tag test is an EXISTS probe per tag rather than the tag id array: a count of a
-        tag with another filter is then a merge join of two index-only scans (4.5 ms for
-        tag and priority at 100k tasks) where the array made it a bitmap heap scan (9 ms).
-        Pages and searches keep the array, which the planner checks on each row it walks
-        or ANDs with the search index."""
-        if not (settings.IS_POSTGRES and self.tags):
-            return self.qs
-        self._probe_tags = True
-        try:
-            return self.filter_queryset(self.queryset.all())
-        finally:
-            self._probe_tags = False
 
     def active_filters(self) -> set[str]:
         """Names of the parameters that narrow the list (sorting does not; status does

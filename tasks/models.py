@@ -2,16 +2,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.backends.ddl_references import Statement
+from django.db.models import F, Func, Q
+from django.db.models.functions import Length, Lower
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone as django_timezone
 
 from todo_project.accounts.models import validate_timezone_name
 
 from .recurrence import describe
+from .rules import RECURRENCE_MAX_LENGTH
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -19,6 +25,60 @@ TAG_MAX_LENGTH = 50
 MAX_TAGS = 20
 #: Instance attribute where a list selector puts each task's tag names for a whole page.
 LOADED_TAG_NAMES = "loaded_tag_names"
+#: Text search configuration of Task.search_document (no stemming: prefix matches).
+SEARCH_CONFIG = "simple"
+
+
+class PostgresOnlyIndexMixin:
+    """An index that exists on PostgreSQL only: elsewhere (SQLite) its statements are empty.
+
+    For what SQLite cannot build (GIN, NULLS LAST in an index) and does not need: there the
+    same queries run without it (SQLite searches with LIKE). Declared in Meta like any
+    other index, so makemigrations and SQLite's table rebuilds handle it.
+    """
+
+    def create_sql(self, model: Any, schema_editor: Any, *args: Any, **kwargs: Any) -> Any:
+        if schema_editor.connection.vendor != "postgresql":
+            return Statement("")
+        return super().create_sql(model, schema_editor, *args, **kwargs)  # type: ignore[misc]
+
+    def remove_sql(self, model: Any, schema_editor: Any, *args: Any, **kwargs: Any) -> Any:
+        if schema_editor.connection.vendor != "postgresql":
+            return Statement("")
+        return super().remove_sql(model, schema_editor, *args, **kwargs)  # type: ignore[misc]
+
+
+class PostgresOnlyIndex(PostgresOnlyIndexMixin, models.Index):
+    pass
+
+
+class PostgresOnlyGinIndex(PostgresOnlyIndexMixin, GinIndex):
+    pass
+
+
+class SearchDocument(Func):
+    """The full-text document of a task on PostgreSQL (a tsvector of its words); NULL on
+    other databases, which search the columns with LIKE instead."""
+
+    output_field = SearchVectorField()
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__(SearchVector(*fields, config=SEARCH_CONFIG))
+
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:
+        return "NULL", []
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return compiler.compile(self.get_source_expressions()[0])
+
+
+class UnsizedCharField(models.CharField):
+    """A CharField stored as `text`: its max_length is enforced by validation and by a
+    CheckConstraint, not by the column type. Changing it then never retypes the column,
+    which PostgreSQL refuses for a column that a generated column (search_document) reads."""
+
+    def db_type(self, connection: Any) -> str | None:
+        return connection.data_types["TextField"]
 
 
 class Priority(models.IntegerChoices):
@@ -56,9 +116,12 @@ class Tag(models.Model):
 
 class Task(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,  # task_user_id below
     )
-    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    title = UnsizedCharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tasks")
@@ -70,7 +133,10 @@ class Task(models.Model):
         help_text="Minutes before the due date; kept by later instances of a recurring task.",
     )
     recurrence = models.CharField(
-        max_length=500, blank=True, default="", help_text="RFC 5545 RRULE, empty for one-off tasks."
+        max_length=RECURRENCE_MAX_LENGTH,
+        blank=True,
+        default="",
+        help_text="RFC 5545 RRULE, empty for one-off tasks.",
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
     completed = models.BooleanField(default=False)
@@ -90,12 +156,35 @@ class Task(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: Derived from title and description by the database (PostgreSQL; NULL elsewhere).
+    #: Stored, so that neither a search's match, its recheck nor its rank recomputes the
+    #: document of each matching row (ten times the index lookup).
+    search_document = models.GeneratedField(
+        expression=SearchDocument("title", "description"),
+        output_field=SearchVectorField(null=True),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["id"]
         indexes = [
-            # due_date DESC NULLS LAST has a PostgreSQL-only index in migration 0002.
+            # A user's tasks in id order, read from the index alone: the tag filter's counts
+            # merge-join it with the tag rows (ordered by task id) instead of reading tasks.
+            models.Index(fields=["user", "id"], name="task_user_id"),
             models.Index(fields=["user", "due_date", "id"], name="task_user_due"),
+            # Due dates descending with the undated last, as the list sorts them (SQLite
+            # cannot index NULLS LAST).
+            PostgresOnlyIndex(
+                "user",
+                F("due_date").desc(nulls_last=True),
+                F("id").desc(),
+                name="task_user_due_desc",
+            ),
+            # Full-text search; fastupdate off: entries go in at once instead of through
+            # GIN's pending list, which every search would read until the next VACUUM.
+            PostgresOnlyGinIndex(
+                fields=["search_document"], name="task_search_document", fastupdate=False
+            ),
             models.Index(fields=["user", "priority", "id"], name="task_user_priority"),
             models.Index(fields=["user", "created_at", "id"], name="task_user_created"),
             models.Index(fields=["user", "updated_at", "id"], name="task_user_updated"),
@@ -122,6 +211,10 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(completed=False) | Q(completed_at__isnull=False),
                 name="task_completed_has_timestamp",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("title"), TITLE_MAX_LENGTH),
+                name="task_title_max_length",
             ),
         ]
 
@@ -161,49 +254,6 @@ def is_overdue(*, completed: bool, due_date: datetime | None, now: datetime | No
 def overdue_q(now: datetime | None = None) -> Q:
     """Tasks for which is_overdue() holds."""
     return Q(completed=False, due_date__lt=now or django_timezone.now())
-
-
-class TaskCount(models.Model):
-    """How many tasks a user has per priority and completion: the list's total without
-    counting rows when it is filtered by priority and status only (or not at all).
-
-    Kept by database triggers on tasks_task (migration 0004), so every write path (services,
-    admin, bulk loads, cascades) keeps it exact in the writing transaction. Read-only here.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
-    completed = models.BooleanField()
-    tasks = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "priority", "completed"], name="taskcount_unique_key"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        state = "completed" if self.completed else "pending"
-        return f"{self.user_id}: {self.tasks} {Priority(self.priority).slug} {state}"
-
-
-class TagCount(models.Model):
-    """How many tasks carry a tag, and how many of them are open: the total of a list
-    filtered by that tag alone or with a status, and the counts of GET /api/tags, without
-    counting rows. Kept by database triggers on the tag through table and on completion
-    (migrations 0005 and 0008), like TaskCount. Read-only here."""
-
-    tag = models.OneToOneField(
-        Tag, on_delete=models.CASCADE, primary_key=True, related_name="usage"
-    )
-    tasks = models.BigIntegerField(default=0)
-    pending = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.tag_id}: {self.tasks}"
 
 
 class ActivityEntry(models.Model):

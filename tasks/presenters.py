@@ -20,6 +20,7 @@ from . import recurrence as rrules
 from .filters import ListStatus, SortField, SortOrder, TaskFilter
 from .forms import PRIORITY_CHOICES, RecurrenceForm
 from .models import Priority, Task, is_overdue
+from .selectors import BoundedCount
 from .services import series_start_for
 
 LIST_TEMPLATE = "tasks/list.html"
@@ -251,7 +252,7 @@ def list_context(
     params: Mapping[str, Any],
     filters: TaskFilter,
     items: Sequence[Task],
-    count: int,
+    count: BoundedCount,
     errors: list[str],
     page_number: int,
     page_size: int,
@@ -262,7 +263,9 @@ def list_context(
     bar = FilterBar.from_filterset(filters)
     now = timezone.now()
     rows = [TaskRow.from_task(task, now=now) for task in items]
-    last_page = max(1, -(-count // page_size))
+    last_page = max(1, -(-count.value // page_size))
+    if not count.exact and len(rows) == page_size:
+        last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
     before = (page_number - 1) * page_size
     return {
         "rows": rows,

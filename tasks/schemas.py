@@ -171,7 +171,12 @@ class TaskListOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     items: list[TaskOut]
-    count: int = Field(..., description="Matching tasks in all pages.")
+    count: int = Field(
+        ...,
+        description="Matching tasks in all pages, counted up to 1000: with more, 1000 and "
+        "count_exact false (shown as 1000+).",
+    )
+    count_exact: bool = Field(..., description="False when more tasks match than count.")
     limit: int
     offset: int
 

@@ -5,30 +5,133 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, RowRange, Window
+from django.db.models import (
+    Aggregate,
+    Count,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    QuerySet,
+    RowRange,
+    Subquery,
+    Window,
+)
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from todo_project.accounts.models import User
 
 from . import recurrence as rrules
 from .filters import TaskFilter
-from .models import LOADED_TAG_NAMES, ActivityEntry, Priority, Tag, Task, TaskCount
+from .models import LOADED_TAG_NAMES, ActivityEntry, Tag, Task
+
+#: List totals are exact up to this many tasks; past it they read "1000+".
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class BoundedCount:
+    """How many rows match, exact up to a cap: `value` is min(matches, cap) and `exact`
+    is False when more than `value` match. Prints as "42", or "1000+" past the cap."""
+
+    value: int
+    exact: bool
+
+    def __str__(self) -> str:
+        return str(self.value) if self.exact else f"{self.value}+"
+
+    def __bool__(self) -> bool:
+        return self.value > 0
+
+
+def count_bounded(queryset: QuerySet[Any]) -> BoundedCount:
+    """Count the rows of `queryset` up to COUNT_CAP: one COUNT over a LIMIT cap+1
+    subquery, so its cost stops growing with the table once more than the cap match."""
+    return bounded(queryset.order_by()[: COUNT_CAP + 1].count())
+
+
+def bounded(found: int) -> BoundedCount:
+    """A number of matches (exact, or COUNT_CAP + 1 for "more"), presented with the cap."""
+    return BoundedCount(min(found, COUNT_CAP), exact=found <= COUNT_CAP)
+
+
+class CountUpTo(Subquery):
+    """COUNT(*) of a sliced queryset as a scalar subquery, so that the query of a page can
+    carry the page's bounded total (the database computes it once, not per row)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS bounded)"
+    output_field = IntegerField()
+
+
+def count_bounded_expression(queryset: QuerySet[Any]) -> CountUpTo:
+    """What count_bounded counts, as an expression to annotate another query with."""
+    return CountUpTo(queryset.order_by().values("pk")[: COUNT_CAP + 1])
+
+
+class JSONGroupArray(Aggregate):
+    """The aggregated values as a JSON array (json_group_array on SQLite)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+#: The annotation that carries a row's tag names until with_tag_names_loaded() moves them.
+_TAG_NAMES = "page_tag_names"
+
+
+def with_tag_names(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """The tasks with their tag names in the same query (one small subquery per row
+    returned), for Task.tag_names after with_tag_names_loaded(). Cheaper than
+    prefetch_related("tags"), which builds a Tag and a related manager per row, and than a
+    second query: on a 50-task page a round trip to the database is most of the time."""
+    names = (
+        Task.tags.through.objects.filter(task_id=OuterRef("pk"))
+        .values("task_id")
+        .annotate(names=JSONGroupArray("tag__name"))
+        .values("names")  # type: ignore[misc]  # an annotation the stubs do not see
+    )
+    return queryset.annotate(**{_TAG_NAMES: Subquery(names)})
+
+
+def with_tag_names_loaded(tasks: list[Task]) -> list[Task]:
+    """Move the names with_tag_names() fetched to where Task.tag_names reads them."""
+    for task in tasks:
+        # The order of the event snapshots (tasks.events) and of the pages.
+        names = task.__dict__.pop(_TAG_NAMES, None) or []
+        task.__dict__[LOADED_TAG_NAMES] = sorted(names, key=str.casefold)
+    return tasks
 
 
 @dataclass(frozen=True)
 class TaskPage:
     items: list[Task]
-    count: int
+    total: BoundedCount
     limit: int
     offset: int
 
+    @property
+    def count(self) -> int:
+        return self.total.value
+
+    @property
+    def count_exact(self) -> bool:
+        return self.total.exact
+
 
 def task_queryset(*, user: User) -> QuerySet[Task]:
-    return Task.objects.filter(user=user)
+    # The search document is for the database to match and rank; no reader needs it.
+    return Task.objects.filter(user=user).defer("search_document")
+
+
+def open_task_count(*, user: User) -> BoundedCount:
+    """The header's number of open tasks (pages and live pushes)."""
+    return count_bounded(task_queryset(user=user).filter(completed=False))
 
 
 def task_get(*, user: User, task_id: int) -> Task:
@@ -54,13 +157,14 @@ def task_list(
     default_status: str = "all",
 ) -> TaskPage:
     """One page of the user's tasks filtered by `params` (the FilterSet's parameters),
-    with the exact number of matches. A caller that shows the parsed parameters too (the
-    list page's filter bar) passes the FilterSet of task_filterset() as `filters` instead,
-    so they are parsed once.
+    with the number of matches bounded by COUNT_CAP. A caller that shows the parsed
+    parameters too (the list page's filter bar) passes the FilterSet of task_filterset() as
+    `filters` instead, so they are parsed once.
 
-    A constant number of queries whatever the page size: resolving tag names (when the
-    tag filter is used), the total, the page and the page's tag names. With a search the
-    total comes with the page's ids: every match is read to rank or filter it anyway.
+    One query whatever the page size, for the page with its total and each task's tag
+    names, after one that resolves tag names when the tag filter is used. With a search
+    the total comes with the page's ids (every match is read to rank or filter it anyway)
+    and the page's rows come second.
     """
     filterset = (
         filters
@@ -70,8 +174,7 @@ def task_list(
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     queryset = filterset.qs
-    active = filterset.active_filters()
-    if "search" in active:
+    if "search" in filterset.active_filters():
         # Every match is read (to rank or sort it, and to count it), so the page and its
         # total come from one narrow query of ids; the page's rows are fetched after. The
         # full rows through the window and sort took twice as long at 3,000 matches.
@@ -79,95 +182,43 @@ def task_list(
         # the sort key, the relevance rank included, is computed below the window and the
         # window buffers (id, key) instead of each match's search document. A third less
         # time at 3,000 matches, and the page needs no second sort.
-        total = Window(
+        matches = Window(
             Count("pk"),
             order_by=list(queryset.query.order_by),
             frame=RowRange(start=None, end=None),
         )
         ranked = list(
-            queryset.annotate(total_matches=total).values_list("pk", "total_matches")[
+            queryset.annotate(total_matches=matches).values_list("pk", "total_matches")[
                 offset : offset + limit
             ]
         )
-        count = ranked[0][1] if ranked else (queryset.count() if offset else 0)
-        found = task_queryset(user=user).in_bulk([pk for pk, _ in ranked])
+        if ranked:
+            total = bounded(ranked[0][1])
+        else:
+            total = count_bounded(queryset) if offset else bounded(0)
+        found = (
+            with_tag_names(task_queryset(user=user)).in_bulk([pk for pk, _ in ranked])
+            if ranked
+            else {}
+        )
         rows = [found[pk] for pk, _ in ranked if pk in found]
     else:
-        count = count_matches(filterset, active)
-        rows = list(queryset[offset : offset + limit]) if count > offset else []
-    return TaskPage(items=load_tag_names(rows), count=count, limit=limit, offset=offset)
-
-
-#: Filters the per-user TaskCount rows can answer without counting tasks.
-COUNTED_FILTERS = frozenset({"priority", "status"})
-#: Filters the TagCount row of a single tag can answer.
-TAG_COUNTED_FILTERS = frozenset({"tag", "status"})
-
-
-def count_matches(filterset: TaskFilter, active: set[str]) -> int:
-    """How many tasks match, by the cheapest exact means.
-
-    - priority and status only (or nothing): a sum over the user's TaskCount rows, kept by
-      triggers, instead of counting up to every task of the user;
-    - one tag, with or without a status: the tag's TagCount (tasks, open tasks), read
-      when the filter resolved the tag name;
-    - several tags only: their through rows, index-only scans on (tag_id, task_id),
-      without touching the tasks (a user's tags are only ever on that user's tasks);
-    - anything else: COUNT(*) of the filtered tasks (filterset.counting_queryset()).
-
-    `active` is filterset.active_filters().
-    """
-    if active <= COUNTED_FILTERS:
-        counts = TaskCount.objects.filter(user_id=filterset.user_id)
-        priorities = filterset.form.cleaned_data.get("priority")
-        if priorities:
-            counts = counts.filter(priority__in=[Priority.from_name(p) for p in priorities])
-        status = filterset.selected_status()
-        if status != "all":
-            counts = counts.filter(completed=status == "completed")
-        return sum(counts.values_list("tasks", flat=True))
-    if active <= TAG_COUNTED_FILTERS and len(filterset.tags) == 1:
-        # Read with the tag itself: the browser's list of open tasks with a tag clicked.
-        tag = filterset.tags[0]
-        return {"all": tag.tasks, "pending": tag.pending, "completed": tag.tasks - tag.pending}[
-            filterset.selected_status()
-        ]
-    if active == {"tag"} and filterset.tags:
-        # The rarest tag's through rows, each checked for the other tags: index-only scans
-        # on (tag_id, task_id) that PostgreSQL merge-joins in task order. Grouping the
-        # through rows of all the tags instead took 18 ms for 24k + 15k rows, this 3 ms.
-        through = Task.tags.through.objects
-        rarest, *others = sorted(filterset.tags, key=attrgetter("tasks"))
-        rows = through.filter(tag_id=rarest.id)
-        for tag in others:
-            rows = rows.filter(Exists(through.filter(task_id=OuterRef("task_id"), tag_id=tag.id)))
-        return rows.count()
-    return filterset.counting_queryset().count()
-
-
-def load_tag_names(tasks: list[Task]) -> list[Task]:
-    """Give each task its tag names (Task.tag_names) with one query for all of them.
-
-    Cheaper than prefetch_related("tags"), which builds a Tag and a related manager per
-    row: on a 50-task page that was a third of the request's time.
-    """
-    if not tasks:
-        return tasks
-    names: dict[int, list[str]] = {task.pk: [] for task in tasks}
-    rows = Task.tags.through.objects.filter(task_id__in=names).values_list("task_id", "tag__name")
-    for task_id, name in rows:
-        names[task_id].append(name)
-    for task in tasks:
-        # The order of the event snapshots (tasks.events) and of the pages.
-        task.__dict__[LOADED_TAG_NAMES] = sorted(names[task.pk], key=str.casefold)
-    return tasks
+        page = with_tag_names(queryset).annotate(total_matches=count_bounded_expression(queryset))
+        rows = list(page[offset : offset + limit])
+        if rows:
+            total = bounded(rows[0].total_matches)  # type: ignore[attr-defined]
+        else:
+            total = count_bounded(queryset) if offset else bounded(0)
+    return TaskPage(items=with_tag_names_loaded(rows), total=total, limit=limit, offset=offset)
 
 
 def tag_counts(*, user: User) -> list[dict[str, Any]]:
-    """The user's tags in use, with how many tasks carry each (TagCount)."""
+    """The user's tags in use, with how many tasks carry each (counted from the tag rows)."""
     rows = (
-        Tag.objects.filter(user=user, usage__tasks__gt=0)
-        .annotate(count=F("usage__tasks"))
+        Tag.objects.filter(user=user)
+        .annotate(count=Count("tasks"))
+        .filter(count__gt=0)
+        .order_by(Lower("name"))
         .values("name", "count")
     )
     return list(rows)

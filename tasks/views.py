@@ -81,9 +81,9 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
             limit=PAGE_SIZE,
             offset=(page_number - 1) * PAGE_SIZE,
         )
-        items, count = page.items, page.count
+        items, count = page.items, page.total
     except ValidationError as exc:
-        items, count = [], 0
+        items, count = [], selectors.bounded(0)
         errors = presenters.filter_errors(exc.message_dict)
     return presenters.list_context(
         params=params,

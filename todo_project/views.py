@@ -23,10 +23,10 @@ def chrome(request: HttpRequest) -> dict[str, Any]:
     if not request.user.is_authenticated:
         return {}
     from notifications.selectors import unread_count
-    from tasks.selectors import task_queryset
+    from tasks.selectors import open_task_count
 
     user = request.user
     return {
-        "open_count": task_queryset(user=user).filter(completed=False).count(),
+        "open_count": open_task_count(user=user),
         "unread_count": unread_count(user=user),
     }

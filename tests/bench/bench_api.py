@@ -1,15 +1,22 @@
 """List API latency through daphne over HTTP at 1k, 10k and 100k tasks for one user.
 
     make bench-api            (or: python -m tests.bench.bench_api [--requests 200])
+    make bench-api BENCH_ARGS="--ref fb23843"    this tree against the code of a git ref
+
+With --ref, the ref's code runs from a temporary `git worktree` with its own database and
+its own daphne, seeded with the same tasks; each request goes to both servers in turn
+(alternating which goes first), so that both tables come from the same minutes of a
+shared, noisy machine. The tables show before (the ref) and after (this tree) side by side.
 
 Seeds one user cumulatively (1k, then +9k, then +90k realistic tasks, COPY in batches,
 VACUUM ANALYZE after each step), starts daphne in a subprocess on a free port with DEBUG off and
 no embedded worker, logs in through POST /api/auth/token, warms up, then times each list
 request round-robin over one keep-alive connection (--requests rounds, cut short after
---budget seconds per size). Targets (issue 2): p95 <= 25 ms at 100k
-and p95(100k) <= 2 x p95(1k). For every request that misses, the SQL the selector runs is
-shown with EXPLAIN ANALYZE. Last, --saves tasks are saved with no VACUUM after, as on a live
-database, and the searches are timed again (see migration tasks 0006).
+--budget seconds per size). Targets: p95 <= 25 ms at 100k (issue 2), p95(100k) <= 1.5 x
+p95(1k), and with --ref p95 at 100k at most 10% above the ref's (issue 13). For every
+request that misses, the SQL the selector runs is shown with EXPLAIN ANALYZE. Last, --saves
+tasks are saved with no VACUUM after, as on a live database, and the searches are timed
+again (the search index has fastupdate off: Task.Meta).
 """
 
 from __future__ import annotations
@@ -21,13 +28,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from . import common
 
 TARGET_P95_MS = 25.0
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.5
+TARGET_VS_REF = 1.10
+AFTER = "after"
+BEFORE = "before"
 PASSWORD = "bench-password-123"
 
 
@@ -53,12 +65,16 @@ def build_queries(
     ]
 
 
-def start_daphne(port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_daphne(
+    port: int, log: Path, *, cwd: Path = common.ROOT, database_url: str = ""
+) -> subprocess.Popen[bytes]:
     daphne = Path(sys.executable).with_name("daphne")
     env = common.bench_env(JWT_ACCESS_TTL_SECONDS="7200")
+    if database_url:
+        env["DATABASE_URL"] = database_url
     process = subprocess.Popen(
         [str(daphne), "-b", "127.0.0.1", "-p", str(port), "todo_project.asgi:application"],
-        cwd=common.ROOT,
+        cwd=cwd,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -79,21 +95,24 @@ def start_daphne(port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"daphne did not answer within 60 s:\n{log.read_text()}")
 
 
+Results = dict[str, dict[str, Any]]  # request name -> figures
+
+
 def measure(
-    client: object,
+    clients: dict[str, Any],
     queries: Sequence[tuple[str, list[tuple[str, str]]]],
     *,
     n: int,
     warmup: int,
     budget: float,
-) -> tuple[int, dict[str, dict[str, float]]]:
-    """Round-robin over the queries: `warmup` untimed rounds, then `n` timed rounds or as
-    many as fit in `budget` seconds (at least 20), so that a slow build stays bounded."""
-    import httpx
-
-    assert isinstance(client, httpx.Client)
-    samples: dict[str, list[float]] = {name: [] for name, _ in queries}
-    counts: dict[str, int] = {}
+) -> tuple[int, dict[str, Results]]:
+    """Round-robin over the queries, each sent to every client in turn (the order of the
+    clients alternates from round to round): `warmup` untimed rounds, then `n` timed
+    rounds or as many as fit in `budget` seconds (at least 20), so that a slow build stays
+    bounded. Returns the rounds and, per client label, the figures per request."""
+    samples = {label: {name: [] for name, _ in queries} for label in clients}
+    counts: dict[str, dict[str, str]] = {label: {} for label in clients}
+    labels = list(clients)
     deadline = None
     rounds = 0
     for round_no in range(warmup + n):
@@ -101,56 +120,105 @@ def measure(
             deadline = time.monotonic() + budget
         elif deadline is not None and rounds >= 20 and time.monotonic() > deadline:
             break
+        order = labels if round_no % 2 == 0 else labels[::-1]
         for name, params in queries:
-            started = time.perf_counter()
-            response = client.get("/api/todos?" + urlencode(params))
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{name}: HTTP {response.status_code} {response.text[:500]}")
-            if round_no >= warmup:
-                samples[name].append(elapsed)
-            else:
-                counts[name] = response.json()["count"]
+            for label in order:
+                started = time.perf_counter()
+                response = clients[label].get("/api/todos?" + urlencode(params))
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise SystemExit(
+                        f"{label} {name}: HTTP {response.status_code} {response.text[:500]}"
+                    )
+                if round_no >= warmup:
+                    samples[label][name].append(elapsed)
+                else:
+                    body = response.json()
+                    more = "+" if body.get("count_exact") is False else ""
+                    counts[label][name] = f"{body['count']}{more}"
         rounds += round_no >= warmup
     return rounds, {
-        name: {
-            "count": counts[name],
-            "mean": common.mean(values),
-            "p50": common.percentile(values, 50),
-            "p95": common.percentile(values, 95),
-            "p99": common.percentile(values, 99),
-            "max": max(values),
+        label: {
+            name: {
+                "count": counts[label][name],
+                "mean": common.mean(values),
+                "p50": common.percentile(values, 50),
+                "p95": common.percentile(values, 95),
+                "p99": common.percentile(values, 99),
+                "max": max(values),
+            }
+            for name, values in by_name.items()
         }
-        for name, values in samples.items()
+        for label, by_name in samples.items()
     }
 
 
-def print_results(results: dict[str, dict[str, float]], *, title: str) -> None:
+def change(before: float, after: float) -> str:
+    return f"{(after / before - 1) * 100:+.0f}%"
+
+
+def print_results(results: dict[str, Results], *, title: str) -> None:
+    after = results[AFTER]
+    before = results.get(BEFORE)
+    if before is None:
+        common.print_table(
+            [
+                "request (GET /api/todos?...)",
+                "matches",
+                "mean ms",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+            ],
+            [
+                [name, r["count"], r["mean"], r["p50"], r["p95"], r["p99"], r["max"]]
+                for name, r in after.items()
+            ],
+            title=title,
+        )
+        return
     common.print_table(
         [
             "request (GET /api/todos?...)",
-            "matches",
-            "mean ms",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
+            "matches before",
+            "matches after",
+            "p50 before",
+            "p50 after",
+            "p50 change",
+            "p95 before",
+            "p95 after",
+            "p95 change",
+            "p99 before",
+            "p99 after",
         ],
         [
-            [name, r["count"], r["mean"], r["p50"], r["p95"], r["p99"], r["max"]]
-            for name, r in results.items()
+            [
+                name,
+                before[name]["count"],
+                r["count"],
+                before[name]["p50"],
+                r["p50"],
+                change(before[name]["p50"], r["p50"]),
+                before[name]["p95"],
+                r["p95"],
+                change(before[name]["p95"], r["p95"]),
+                before[name]["p99"],
+                r["p99"],
+            ]
+            for name, r in after.items()
         ],
-        title=title,
+        title=title + " (ms)",
     )
 
 
-def save_tasks(user_id: int, saves: int) -> None:
+def save_tasks(user_id: int, saves: int, using: str = "default") -> None:
     """What `saves` edits do to the table and its indexes, in one statement: a save sets
     updated_at (indexed), so each row gets new entries in every index, the search index
     included. No VACUUM afterwards, as on a live database between autovacuum runs."""
-    from django.db import connection
+    from django.db import connections
 
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             "UPDATE tasks_task SET updated_at = now(), version = version + 1 WHERE id IN "
             "(SELECT id FROM tasks_task WHERE user_id = %s ORDER BY random() LIMIT %s)",
@@ -179,6 +247,12 @@ def explain(user: object, params: list[tuple[str, str]]) -> str:
     return "\n\n".join(parts)
 
 
+def login(client: Any) -> None:
+    token = client.post("/api/auth/token", json={"username": "bench", "password": PASSWORD})
+    token.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {token.json()['access']}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -186,6 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per query")
     parser.add_argument(
         "--budget", type=float, default=90.0, help="seconds of timed requests per size at most"
+    )
+    parser.add_argument(
+        "--ref",
+        default="",
+        help="also run the code of this git ref (e.g. fb23843), interleaved, as 'before'",
     )
     parser.add_argument(
         "--explain",
@@ -203,14 +282,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
-    with common.bench_database():
+    with common.bench_database(), ExitStack() as stack:
         import httpx
         from django.utils import timezone
 
         from todo_project.accounts.models import User
 
-        user = User.objects.create_user("bench", password=PASSWORD, timezone="Europe/Berlin")
-        tag_ids = common.create_tags(user.pk)
+        servers: dict[str, tuple[Path, str, str]] = {AFTER: (common.ROOT, "", "default")}
+        if args.ref:
+            worktree, ref_url = stack.enter_context(common.ref_checkout(args.ref))
+            servers[BEFORE] = (worktree, ref_url, common.REF_ALIAS)
+        users = {
+            label: User.objects.db_manager(using).create_user(
+                "bench", password=PASSWORD, timezone="Europe/Berlin"
+            )
+            for label, (_, _, using) in servers.items()
+        }
+        tag_ids = {
+            label: common.create_tags(users[label].pk, using=using)
+            for label, (_, _, using) in servers.items()
+        }
         started = time.perf_counter()
         factory = common.TaskFactory(now=timezone.now())
         tasks = factory.tasks(sizes[-1])
@@ -226,104 +317,126 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         queries = build_queries(tag="work", other_tag="home", word=word)
 
-        port = common.free_port()
-        log = Path(tempfile.mkdtemp(prefix="bench-api-")) / "daphne.log"
-        daphne = start_daphne(port, log)
-        results: dict[int, dict[str, dict[str, float]]] = {}
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                token = client.post(
-                    "/api/auth/token", json={"username": "bench", "password": PASSWORD}
-                )
-                token.raise_for_status()
-                client.headers["Authorization"] = f"Bearer {token.json()['access']}"
-                seeded = 0
-                for size in sizes:
-                    started = time.perf_counter()
-                    common.copy_tasks(
-                        user_id=user.pk,
-                        tasks=tasks[seeded:size],
-                        tag_ids=tag_ids,
-                        timezone_name=user.timezone,
-                    )
-                    common.analyze()
-                    print(
-                        f"\nseeded {size - seeded} tasks (total {size}) with COPY + VACUUM ANALYZE "
-                        f"in {time.perf_counter() - started:.1f}s",
-                        flush=True,
-                    )
-                    seeded = size
-                    started = time.perf_counter()
-                    rounds, results[size] = measure(
-                        client, queries, n=args.requests, warmup=args.warmup, budget=args.budget
-                    )
-                    elapsed = time.perf_counter() - started
-                    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-                    print_results(
-                        results[size],
-                        title=f"{size:,} tasks: {rounds} timed requests each "
-                        f"(+{args.warmup} warm-up), limit 50, keep-alive, {elapsed:.0f}s, "
-                        f"load average {load}",
-                    )
-                if args.saves:
-                    # A live database is not freshly vacuumed: every save since the last
-                    # VACUUM gave its row new index entries. Searches again after that.
-                    started = time.perf_counter()
-                    save_tasks(user.pk, args.saves)
-                    searches = [(name, params) for name, params in queries if "search=" in name]
-                    rounds, after = measure(
-                        client, searches, n=args.requests, warmup=args.warmup, budget=args.budget
-                    )
-                    print_results(
-                        after,
-                        title=f"{sizes[-1]:,} tasks after {args.saves:,} task saves since the "
-                        f"last VACUUM ({time.perf_counter() - started:.0f}s): {rounds} timed "
-                        "requests each",
-                    )
-        finally:
-            daphne.terminate()
-            try:
-                daphne.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daphne.kill()
-
-        small, large = sizes[0], sizes[-1]
-        rows = []
-        misses = []
-        for name, params in queries:
-            p95_small = results[small][name]["p95"]
-            p95_large = results[large][name]["p95"]
-            ratio = p95_large / p95_small
-            ok = p95_large <= TARGET_P95_MS and ratio <= TARGET_RATIO
-            if not ok:
-                misses.append((name, params))
-            rows.append(
-                [
-                    name,
-                    *(results[size][name]["p95"] for size in sizes),
-                    ratio,
-                    "ok" if ok else "MISS",
-                ]
+        logs = Path(tempfile.mkdtemp(prefix="bench-api-"))
+        processes = []
+        clients: dict[str, Any] = {}
+        for label, (cwd, url, _) in servers.items():
+            port = common.free_port()
+            processes.append(
+                start_daphne(port, logs / f"daphne-{label}.log", cwd=cwd, database_url=url)
             )
-        common.print_table(
-            [
-                "request",
-                *(f"p95 {size:,}" for size in sizes),
-                f"p95 ratio {large:,}/{small:,}",
-                "target",
-            ],
-            rows,
-            title=f"Summary (ms). Target: p95 <= {TARGET_P95_MS:.0f} ms at {large:,} tasks and "
-            f"ratio <= {TARGET_RATIO:.0f}",
-        )
-        worst = max(row[-2] for row in rows)
-        print(f"\nworst p95 ratio {large:,}/{small:,}: {worst:.2f}; misses: {len(misses)}")
+            clients[label] = stack.enter_context(
+                httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+            )
+            login(clients[label])
+        results: dict[int, dict[str, Results]] = {}
+        try:
+            seeded = 0
+            for size in sizes:
+                started = time.perf_counter()
+                for label, (_, _, using) in servers.items():
+                    common.copy_tasks(
+                        user_id=users[label].pk,
+                        tasks=tasks[seeded:size],
+                        tag_ids=tag_ids[label],
+                        timezone_name=users[label].timezone,
+                        using=using,
+                    )
+                    common.analyze(using)
+                print(
+                    f"\nseeded {size - seeded} tasks (total {size}) with COPY + VACUUM ANALYZE "
+                    f"into {len(servers)} database(s) in {time.perf_counter() - started:.1f}s",
+                    flush=True,
+                )
+                seeded = size
+                started = time.perf_counter()
+                rounds, results[size] = measure(
+                    clients, queries, n=args.requests, warmup=args.warmup, budget=args.budget
+                )
+                elapsed = time.perf_counter() - started
+                load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+                print_results(
+                    results[size],
+                    title=f"{size:,} tasks: {rounds} timed requests each per server "
+                    f"(+{args.warmup} warm-up), limit 50, keep-alive, {elapsed:.0f}s, "
+                    f"load average {load}",
+                )
+            if args.saves:
+                # A live database is not freshly vacuumed: every save since the last
+                # VACUUM gave its row new index entries. Searches again after that.
+                started = time.perf_counter()
+                for label, (_, _, using) in servers.items():
+                    save_tasks(users[label].pk, args.saves, using=using)
+                searches = [(name, params) for name, params in queries if "search=" in name]
+                rounds, after = measure(
+                    clients, searches, n=args.requests, warmup=args.warmup, budget=args.budget
+                )
+                print_results(
+                    after,
+                    title=f"{sizes[-1]:,} tasks after {args.saves:,} task saves since the "
+                    f"last VACUUM ({time.perf_counter() - started:.0f}s): {rounds} timed "
+                    "requests each",
+                )
+        finally:
+            for process in processes:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
+        misses = summarize(results, queries, sizes)
         chosen = {"all": queries, "misses": misses, "none": []}[args.explain]
         for name, params in chosen:
-            print(f"\n=== EXPLAIN ANALYZE at {large:,} tasks: {name} ===")
-            print(explain(user, params))
+            print(f"\n=== EXPLAIN ANALYZE at {sizes[-1]:,} tasks: {name} ===")
+            print(explain(users[AFTER], params))
     return 1 if misses and args.strict else 0
+
+
+def summarize(
+    results: dict[int, dict[str, Results]],
+    queries: Sequence[tuple[str, list[tuple[str, str]]]],
+    sizes: Sequence[int],
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The summary table (p95 per size, before and after when a ref ran); returns the
+    requests that miss a target."""
+    small, large = sizes[0], sizes[-1]
+    with_ref = BEFORE in results[large]
+    rows = []
+    misses = []
+    for name, params in queries:
+        p95 = {size: results[size][AFTER][name]["p95"] for size in sizes}
+        ratio = p95[large] / p95[small]
+        ok = p95[large] <= TARGET_P95_MS and ratio <= TARGET_RATIO
+        row: list[Any] = [name]
+        if with_ref:
+            before = {size: results[size][BEFORE][name]["p95"] for size in sizes}
+            ok = ok and p95[large] <= before[large] * TARGET_VS_REF
+            for size in sizes:
+                row += [before[size], p95[size]]
+            row += [change(before[large], p95[large]), before[large] / before[small]]
+        else:
+            row += [p95[size] for size in sizes]
+        row += [ratio, "ok" if ok else "MISS"]
+        rows.append(row)
+        if not ok:
+            misses.append((name, params))
+    if with_ref:
+        headers = ["request"]
+        for size in sizes:
+            headers += [f"before {size:,}", f"after {size:,}"]
+        headers += [f"change at {large:,}", "ratio before", "ratio after"]
+        targets = (
+            f"p95 <= {TARGET_P95_MS:.0f} ms at {large:,}, ratio {large:,}/{small:,} <= "
+            f"{TARGET_RATIO}, at most {(TARGET_VS_REF - 1) * 100:.0f}% above before at {large:,}"
+        )
+    else:
+        headers = ["request", *(f"p95 {size:,}" for size in sizes), "ratio"]
+        targets = f"p95 <= {TARGET_P95_MS:.0f} ms at {large:,} and ratio <= {TARGET_RATIO}"
+    common.print_table([*headers, "target"], rows, title=f"Summary: p95 (ms). Target: {targets}")
+    worst = max(row[-2] for row in rows)
+    print(f"\nworst p95 ratio {large:,}/{small:,} (after): {worst:.2f}; misses: {len(misses)}")
+    return misses
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -120,13 +121,66 @@ def bench_database() -> Iterator[None]:
             _recreate(BENCH_DATABASE_URL, create=False)
 
 
-def analyze() -> None:
+def analyze(using: str = "default") -> None:
     """VACUUM ANALYZE: statistics for the planner, and the visibility map that autovacuum
     would have set by the time a bulk load is minutes old (index-only scans need it)."""
-    from django.db import connection
+    from django.db import connections
 
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+
+
+#: The Django database alias of the git ref's database (ref_checkout).
+REF_ALIAS = "ref"
+
+
+@contextmanager
+def ref_checkout(ref: str) -> Iterator[tuple[Path, str]]:
+    """The code of git `ref` in a temporary worktree, migrated by its own manage.py into its
+    own database (BENCH_DATABASE_URL + "_ref"), which Django then knows as REF_ALIAS.
+    Yields (worktree, database URL); removes both afterwards (unless BENCH_KEEP_DB=1 for
+    the database). Inside bench_database()."""
+    from django.db import connections
+
+    url = urlsplit(BENCH_DATABASE_URL)
+    ref_url = urlunsplit(url._replace(path=url.path + "_ref"))
+    worktree = Path(tempfile.mkdtemp(prefix="bench-ref-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(worktree), ref],
+        check=True,
+    )
+    try:
+        _recreate(ref_url, create=True)
+        started = time.perf_counter()
+        migrate = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=worktree,
+            env=bench_env(DATABASE_URL=ref_url),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            print(migrate.stdout, migrate.stderr, sep="\n", file=sys.stderr)
+            raise SystemExit(f"manage.py migrate of {ref} failed")
+        print(
+            f"{ref} checked out in {worktree}, migrated {ref_url} in "
+            f"{time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
+        connections.settings[REF_ALIAS] = {
+            **connections.settings["default"],
+            "NAME": _database_name(ref_url),
+        }
+        yield worktree, ref_url
+    finally:
+        if REF_ALIAS in connections.settings:
+            connections[REF_ALIAS].close()
+        if os.environ.get("BENCH_KEEP_DB") != "1":
+            _recreate(ref_url, create=False)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False
+        )
 
 
 def free_port() -> int:
@@ -450,11 +504,14 @@ def pick_word(tasks: Sequence[SeedTask], target: float) -> tuple[str, float]:
     return word, frequencies[word]
 
 
-def create_tags(user_id: int, names: Sequence[str] = TAGS) -> dict[str, int]:
+def create_tags(
+    user_id: int, names: Sequence[str] = TAGS, using: str = "default"
+) -> dict[str, int]:
     from tasks.models import Tag
 
-    Tag.objects.bulk_create(Tag(user_id=user_id, name=name) for name in names)
-    return dict(Tag.objects.filter(user_id=user_id).values_list("name", "id"))
+    tags = Tag.objects.using(using)
+    tags.bulk_create(Tag(user_id=user_id, name=name) for name in names)
+    return dict(tags.filter(user_id=user_id).values_list("name", "id"))
 
 
 def copy_tasks(
@@ -464,14 +521,15 @@ def copy_tasks(
     tag_ids: dict[str, int],
     timezone_name: str = "UTC",
     batch_size: int = 20_000,
+    using: str = "default",
 ) -> list[int]:
     """Insert tasks and their tags with COPY, one transaction per batch; returns the ids."""
-    from django.db import connection, transaction
+    from django.db import connections, transaction
 
     ids: list[int] = []
     for start in range(0, len(tasks), batch_size):
         batch = tasks[start : start + batch_size]
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence('tasks_task', 'id')) "
                 "FROM generate_series(1, %s)",

@@ -181,7 +181,7 @@ class TestListContext:
             params=params,
             filters=filters,
             items=list(items),
-            count=count,
+            count=selectors.bounded(count),
             errors=[],
             page_number=page_number,
             page_size=25,
