@@ -68,7 +68,9 @@ def list_todos(
     due_after: datetime | None = None,
     overdue: bool | None = None,
     sort_by: SortField | None = Query(None, description="Default: due_date, or relevance."),
-    order: OrderName = OrderName.ASC,
+    order: OrderName | None = Query(
+        None, description="Default: desc (most urgent first) for sort_by=priority, else asc."
+    ),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> selectors.TaskPage:

@@ -43,6 +43,11 @@ class SortOrder(models.TextChoices):
     DESC = "desc", "Descending"
 
 
+def default_order(sort_by: str) -> SortOrder:
+    """Without `order`: most urgent first for a priority sort, ascending for the others."""
+    return SortOrder.DESC if sort_by == SortField.PRIORITY else SortOrder.ASC
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -214,10 +219,13 @@ class TaskFilter(django_filters.FilterSet):
 
     def ordering(self) -> list[Any]:
         sort_by = self.form.cleaned_data.get("sort_by")
-        descending = self.form.cleaned_data.get("order") == "desc"
         if not sort_by and self._relevance:
             return [F("rank").desc(), "-id"]
         sort_by = sort_by or "due_date"
+        order = self.form.cleaned_data.get("order") or default_order(sort_by)
+        # Priorities rank low < medium < high < urgent, and are stored as a rank with
+        # urgent first (0): descending priority is ascending rank.
+        descending = (order == SortOrder.DESC) != (sort_by == SortField.PRIORITY)
         value = self._sort_value(sort_by)
         if sort_by == "due_date":
             key = value.desc(nulls_last=True) if descending else value.asc(nulls_last=True)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from todo_project.eventbus.envelope import parse_instant
 
 from . import recurrence as rrules
-from .filters import ListStatus, SortField, SortOrder, TaskFilter
+from .filters import ListStatus, SortField, SortOrder, TaskFilter, default_order
 from .forms import PRIORITY_CHOICES, RecurrenceForm
 from .models import Priority, Task, is_overdue
 from .selectors import BoundedCount
@@ -139,13 +139,14 @@ LIST_PARAMS = (
     "order",
 )
 #: What the page shows without a parameter, left out of its URL.
-LIST_DEFAULTS = {"status": ListStatus.PENDING.value, "order": SortOrder.ASC.value}
+#: (The order's default depends on the sort: filters.default_order.)
+LIST_DEFAULTS = {"status": ListStatus.PENDING.value}
 #: The choices the filter bar offers: the FilterSet's, with "" for the default order.
 STATUS_CHOICES = ListStatus.choices
 SORT_CHOICES = [("", SortField.DUE_DATE.label)] + [
     choice for choice in SortField.choices if choice[0] != SortField.DUE_DATE
 ]
-ORDER_CHOICES = SortOrder.choices
+ORDER_CHOICES = [("", "Default"), *SortOrder.choices]
 BAR_PRIORITY_CHOICES = list(reversed(PRIORITY_CHOICES))  # most urgent first
 
 
@@ -182,7 +183,7 @@ class FilterBar:
             due_before=typed("due_before"),
             overdue=cleaned.get("overdue") is True,
             sort_by=cleaned.get("sort_by") or "",
-            order=cleaned.get("order") or SortOrder.ASC,
+            order=cleaned.get("order") or "",
         )
 
     @property
@@ -191,7 +192,7 @@ class FilterBar:
             self.search.strip()
             or self.status != ListStatus.PENDING
             or self.sort_by
-            or self.order != SortOrder.ASC
+            or (self.order and self.order != default_order(self.sort_by))
             or self.has_more_filters
         )
 
@@ -206,11 +207,13 @@ def canonical_query(params: Mapping[str, Any], **overrides: Any) -> str:
     """The list's query string without empty values and defaults, in a stable order, so
     the address bar shows exactly the view and nothing else. `params` is a QueryDict."""
     pairs: list[tuple[str, str]] = []
+    sort_by = str(overrides.get("sort_by", params.get("sort_by")) or "").strip()
+    defaults = {**LIST_DEFAULTS, "order": default_order(sort_by).value}
     for name in LIST_PARAMS:
         values = [overrides[name]] if name in overrides else params.getlist(name)  # type: ignore[attr-defined]
         for value in values:
             value = (value or "").strip()
-            if value and LIST_DEFAULTS.get(name) != value:
+            if value and defaults.get(name) != value:
                 pairs.append((name, value))
     page = overrides.get("page", params.get("page"))
     if page and str(page) != "1":

@@ -210,18 +210,20 @@ def test_filter_search_and_sort_are_in_the_url_and_survive_reload(browser, serve
     expect(page).to_have_url(re.compile(r"/tasks/$"))
     page.get_by_label("Sort by").select_option("priority")
     expect(page).to_have_url(re.compile(r"/tasks/\?sort_by=priority$"))
-    page.get_by_label("Order").select_option("desc")
-    expect(page).to_have_url(re.compile(r"/tasks/\?sort_by=priority&order=desc$"))
+    # A priority sort is most urgent first (the default order) unless asked ascending.
+    expect(page.get_by_label("Order")).to_have_value("")
+    page.get_by_label("Order").select_option("asc")
+    expect(page).to_have_url(re.compile(r"/tasks/\?sort_by=priority&order=asc$"))
     expect(titles).to_have_text(["Buy milk", "Water plants", "Quarterly report", "Report bug"])
 
     page.reload()
     expect(titles).to_have_text(["Buy milk", "Water plants", "Quarterly report", "Report bug"])
     expect(page.get_by_label("Sort by")).to_have_value("priority")
-    expect(page.get_by_label("Order")).to_have_value("desc")
+    expect(page.get_by_label("Order")).to_have_value("asc")
 
     page.go_back()
     expect(page).to_have_url(re.compile(r"/tasks/\?sort_by=priority$"))
-    expect(page.get_by_label("Order")).to_have_value("asc")
+    expect(page.get_by_label("Order")).to_have_value("")
 
     session.row("Water plants").get_by_role("link", name="Tag: garden").click()
     expect(page).to_have_url(re.compile(r"/tasks/\?tag=garden$"))

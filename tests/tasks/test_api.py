@@ -292,14 +292,11 @@ class TestListSorting:
         ]
 
     def test_priority_sorts_by_urgency_not_alphabet(self, api, dated):
-        assert ids(api.get("/api/todos?sort_by=priority")) == [
-            "early",
-            "no due B",
-            "middle",
-            "late",
-            "no due A",
-        ]
-        assert ids(api.get("/api/todos?sort_by=priority&order=desc")) == [
+        # Low < medium < high < urgent: descending (the default) is most urgent first.
+        urgent_first = ["early", "no due B", "middle", "late", "no due A"]
+        assert ids(api.get("/api/todos?sort_by=priority")) == urgent_first
+        assert ids(api.get("/api/todos?sort_by=priority&order=desc")) == urgent_first
+        assert ids(api.get("/api/todos?sort_by=priority&order=asc")) == [
             "no due A",
             "late",
             "middle",

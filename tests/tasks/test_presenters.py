@@ -152,7 +152,7 @@ class TestFilterBar:
 
     def test_defaults_are_not_a_filter(self, user):
         shown = bar(user, "")
-        assert (shown.status, shown.order, shown.sort_by) == ("pending", "asc", "")
+        assert (shown.status, shown.order, shown.sort_by) == ("pending", "", "")
         assert not shown.is_filtered and not shown.has_more_filters
 
     def test_a_value_the_filterset_ignores_is_not_shown_as_applied(self, user):
@@ -165,7 +165,7 @@ class TestFilterBar:
     def test_bad_values_keep_the_typed_text_and_fall_back_to_defaults(self, user):
         shown = bar(user, "due_before=not-a-date&status=bogus&order=sideways")
         assert shown.due_before == "not-a-date"  # the input shows what was typed
-        assert (shown.status, shown.order) == ("pending", "asc")
+        assert (shown.status, shown.order) == ("pending", "")
         assert shown.is_filtered
 
     def test_the_default_status_is_the_pages(self, user):

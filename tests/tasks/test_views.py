@@ -92,13 +92,14 @@ class TestList:
         body = client.get(self.url, {"search": "report"}).content.decode()
         assert "Quarterly report" in body and "Report bug" in body and "Buy milk" not in body
 
-    def test_sorts_by_priority_descending(self, client, user):
+    def test_a_priority_sort_is_most_urgent_first_unless_asked_ascending(self, client, user):
         make(user, "Low", priority="low")
         make(user, "Urgent", priority="urgent")
-        body = client.get(self.url, {"sort_by": "priority", "order": "desc"}).content.decode()
+        for query in ({"sort_by": "priority"}, {"sort_by": "priority", "order": "desc"}):
+            body = client.get(self.url, query).content.decode()
+            assert body.index(">Urgent<") < body.index(">Low<"), query
+        body = client.get(self.url, {"sort_by": "priority", "order": "asc"}).content.decode()
         assert body.index(">Low<") < body.index(">Urgent<")
-        body = client.get(self.url, {"sort_by": "priority"}).content.decode()
-        assert body.index(">Urgent<") < body.index(">Low<")
 
     def test_due_and_overdue_are_shown_in_the_users_zone(self, client, user):
         past = timezone.now() - timedelta(days=3)
