@@ -321,5 +321,25 @@ class TestQuickAddForm:
             "title": "Email bob#work re: !important"
         }
 
-    def test_shorthand_only_is_kept_as_the_title(self):
-        assert self.data("#errands !high") == {"title": "#errands !high"}
+    def test_nested_tags(self):
+        assert self.data("File taxes #work/finance") == {
+            "title": "File taxes",
+            "tags": ["work/finance"],
+        }
+
+    def test_shorthand_only_is_not_a_title(self):
+        for text in ("!urgent", "#errands !high", "tomorrow 5pm"):
+            form = QuickAddForm({"title": text})
+            assert not form.is_valid()
+            assert form.errors["title"] == ["Type a title as well as the tags, priority or date."]
+
+    def test_reads_dates_in_the_users_zone_and_date_order(self):
+        now = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
+        user = SimpleNamespace(timezone="America/New_York", date_order="MDY")
+        form = QuickAddForm({"title": "Taxes on 03/04 at 10am !high"}, user=user, now=now)
+        assert form.is_valid(), form.errors
+        assert form.service_data() == {
+            "title": "Taxes",
+            "priority": "high",
+            "due_date": datetime(2027, 3, 4, 10, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
+        }
