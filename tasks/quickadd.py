@@ -215,7 +215,12 @@ _PATTERNS: list[tuple[str, str, Callable[[re.Match[str], _Context], _Value], boo
     ),
     (REPEAT, r"every\s+(?P<which>week\s?day|workday|weekend)", _every_weekday, True),
     (REPEAT, rf"every\s+(?P<other>other\s+)?(?P<days>{_WD_LIST})", _every_days, True),
-    (REPEAT, rf"every\s+(?P<ord>{_ORD})\s+(?P<wd>{_WD_ANY}){_EACH_MONTH}", _every_nth_weekday, True),
+    (
+        REPEAT,
+        rf"every\s+(?P<ord>{_ORD})\s+(?P<wd>{_WD_ANY}){_EACH_MONTH}",
+        _every_nth_weekday,
+        True,
+    ),
     (REPEAT, rf"every\s+(?P<dom>{_DOM}|last\s+day){_EACH_MONTH}", _every_monthday, True),
     (
         REPEAT,
@@ -227,16 +232,29 @@ _PATTERNS: list[tuple[str, str, Callable[[re.Match[str], _Context], _Value], boo
     (DATE, rf"(?:(?:on|next|this|coming)\s+)?{_WD_FULL}", _read_date, True),
     (DATE, r"next\s+(?:week|month|year)", _read_date, True),
     (DATE, r"in\s+(?:[1-9][0-9]{0,2}|an?)\s+(?:day|week|month|year)s?", _read_date, True),
-    (DATE, rf"(?:on\s+)?{_MONTH}\s+(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?",
-     _read_date, True),
-    (DATE, rf"(?:on\s+)?(?:the\s+)?(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
-     r"(?:,?\s+\d{4})?", _read_date, True),
+    (
+        DATE,
+        rf"(?:on\s+)?{_MONTH}\s+(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?",
+        _read_date,
+        True,
+    ),
+    (
+        DATE,
+        rf"(?:on\s+)?(?:the\s+)?(?:3[01]|[12][0-9]|0?[1-9])(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
+        r"(?:,?\s+\d{4})?",
+        _read_date,
+        True,
+    ),
     (DATE, r"(?:on\s+)?\d{4}-\d{2}-\d{2}", _read_date, True),
     (DATE, r"(?:on\s+)?\d{1,2}[/.]\d{1,2}(?:[/.](?:\d{4}|\d{2})|\.)?", _read_date, True),
     (DATE, rf"on\s+(?:the\s+)?(?P<dom>{_DOM})", _read_monthday, True),
     (DATE, rf"(?:the\s+)?(?P<dom>{_DOM})", _read_monthday, False),
-    (TIME, r"(?:at\s+|@\s*)?(?:1[0-2]|0?[1-9])(?::[0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)", _read_time,
-     True),
+    (
+        TIME,
+        r"(?:at\s+|@\s*)?(?:1[0-2]|0?[1-9])(?::[0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)",
+        _read_time,
+        True,
+    ),
     (TIME, r"(?:at\s+|@\s*)?(?:[01]?\d|2[0-3]):[0-5]\d", _read_time, True),
     (TIME, r"(?:at|@)\s*(?:[01]?\d|2[0-3])(?![\d:.])", _read_time, True),
     (TIME, r"(?:at\s+)?(?:noon|midnight)", _read_time, True),
@@ -335,10 +353,7 @@ def parse(
     for span, value in _candidates(_blank(text, spans), ctx):
         wanted = span.confident or span.text.casefold() in accepted
         use = (
-            wanted
-            and not literal
-            and span.text.casefold() not in kept
-            and span.kind not in values
+            wanted and not literal and span.text.casefold() not in kept and span.kind not in values
         )
         if use:
             values[span.kind] = value
@@ -368,7 +383,7 @@ def _title(text: str, applied: list[Span]) -> str:
     for span in applied:
         chars[span.start : span.end] = " " * (span.end - span.start)
     title = " ".join("".join(chars).split())
-    return title.strip(" ,;-–")
+    return title.strip(" ,;-\u2013")
 
 
 def _with_due(
@@ -385,21 +400,19 @@ def _with_due(
     wall = at or DATE_ONLY_TIME
     today = ctx.local_now.date()
 
+    day: date | None = None
     if date_value is not None and date_value.monthday is not None:
-        day = _first_match({"freq": "MONTHLY", "bymonthday": (date_value.monthday,)}, today, wall, tz)
+        day = _first_match({"freq": "MONTHLY", "bymonthday": (date_value.monthday,)}, today, tz)
     elif date_value is not None:
         day = date_value.day
-    else:
-        day = None
 
     rule_text = ""
     if rule_parts is not None:
         rule = rrules.compose_rule(**rule_parts)
         rule_text = rule.text
         start = day or today
-        day = start if not (rule.byday or rule.bymonthday) else _first_match(
-            rule_parts, start, wall, tz
-        )
+        # A plain interval ("every 3 days") starts on the date itself.
+        day = _first_match(rule_parts, start, tz) if rule.byday or rule.bymonthday else start
         if at is not None and date_value is None and datetime.combine(day, at) <= ctx.local_now:
             later = rrules.next_occurrence(
                 rule_text,
@@ -422,7 +435,7 @@ def _with_due(
     return replace(result, due=due, has_time=at is not None, recurrence=rule_text)
 
 
-def _first_match(parts: dict[str, Any], start: date, wall: time, tz: str) -> date:
+def _first_match(parts: dict[str, Any], start: date, tz: str) -> date:
     """The first date on or after `start` that the rule (read with INTERVAL 1) matches."""
     every = {**parts, "interval": 1}
     every.pop("count", None)
