@@ -417,12 +417,16 @@ def quick_add_preview(form: Any, *, now: datetime) -> dict[str, Any]:
     errors = list(form.errors.get("title", []))
     if parsed is None:
         return {"spans": [], "title": "", "errors": errors}
-    text = form.cleaned_data.get("title") or ""
+    # Offsets into the line as typed: the form strips the leading blanks before reading it.
+    typed = str(form.data.get("title") or "")
+    lead = typed[: len(typed) - len(typed.lstrip())]
+    text = lead + typed.strip()
+    shift = len(lead)
     return {
         "spans": [
             {
-                "start": _utf16_length(text[: span.start]),
-                "end": _utf16_length(text[: span.end]),
+                "start": _utf16_length(text[: shift + span.start]),
+                "end": _utf16_length(text[: shift + span.end]),
                 "text": span.text,
                 "kind": span.kind,
                 "confident": span.confident,

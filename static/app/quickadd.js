@@ -127,17 +127,43 @@
       summary.textContent = facts.join(" · ");
       out.appendChild(summary);
     }
-    (data.errors || []).forEach(function (message) {
+    // The server's own answer to a submit (#quick-add-error) says the same: not twice.
+    var errors = document.getElementById("quick-add-error") ? [] : data.errors || [];
+    errors.forEach(function (message) {
       var p = document.createElement("p");
       p.className = "quick-add-problem";
       p.textContent = message;
       out.appendChild(p);
     });
-    out.hidden = !(data.spans.length || (data.errors && data.errors.length));
+    if (errors.length && data.fold_choices && data.fold_choices.length) {
+      var group = document.createElement("div");
+      group.className = "quick-add-fold";
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Which time?");
+      data.fold_choices.forEach(function (choice) {
+        var b = document.createElement("button");
+        b.type = "submit";
+        b.name = "fold";
+        b.value = String(choice.value);
+        b.className = "button";
+        b.textContent = choice.label;
+        group.appendChild(b);
+      });
+      out.appendChild(group);
+    }
+    out.hidden = !(data.spans.length || errors.length);
   }
 
   document.addEventListener("input", function (evt) {
-    if (evt.target && evt.target.id === "quick-add-title") schedule();
+    if (!evt.target || evt.target.id !== "quick-add-title") return;
+    // The answer to the last submit was about the old line.
+    var f = form();
+    if (f) {
+      Array.prototype.forEach.call(f.querySelectorAll("#quick-add-error, #quick-add > .quick-add-fold"), function (el) {
+        el.remove();
+      });
+    }
+    schedule();
   });
   document.addEventListener("change", function (evt) {
     if (evt.target && evt.target.name === "literal" && evt.target.closest("#quick-add")) schedule();

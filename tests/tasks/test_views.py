@@ -302,6 +302,18 @@ class TestQuickAddParse:
         data = client.get(self.url, {"title": "🎉 Party tomorrow"}).json()
         assert data["spans"][0]["start"] == len("🎉 Party ".encode("utf-16-le")) // 2
 
+    def test_offsets_count_from_the_line_as_typed(self, client, user):
+        data = client.get(self.url, {"title": "  Call tomorrow "}).json()
+        assert (data["spans"][0]["start"], data["spans"][0]["end"]) == (7, 15)
+
+    def test_offsets_stay_right_when_the_line_is_refused(self, client, user):
+        data = client.get(self.url, {"title": "Shift 31 Oct 2027 at 2:30"}).json()
+        assert [(s["start"], s["end"]) for s in data["spans"]] == [(6, 17), (18, 25)]
+        assert [c["label"] for c in data["fold_choices"]] == [
+            "02:30 CEST (the first)",
+            "02:30 CET (the second)",
+        ]
+
     def test_offers_an_uncertain_phrase_without_applying_it(self, client, user):
         data = client.get(self.url, {"title": "The 5th Wave"}).json()
         assert [(s["text"], s["confident"], s["applied"]) for s in data["spans"]] == [
