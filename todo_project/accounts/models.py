@@ -46,6 +46,7 @@ class User(AbstractUser):
         validators=[validate_timezone_name],
         help_text="IANA time zone used to show due dates and as the default for new tasks.",
     )
+
     class DateOrder(models.TextChoices):
         DMY = "DMY", "Day first (03/04 is 3 April)"
         MDY = "MDY", "Month first (03/04 is March 4)"

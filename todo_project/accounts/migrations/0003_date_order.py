@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_revocable_sign_ins'),
+        ("accounts", "0002_revocable_sign_ins"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='date_order',
-            field=models.CharField(choices=[('DMY', 'Day first (03/04 is 3 April)'), ('MDY', 'Month first (03/04 is March 4)')], default='DMY', help_text='How quick add reads a numeric date such as 03/04.', max_length=3, verbose_name='dates like 03/04'),
+            model_name="user",
+            name="date_order",
+            field=models.CharField(
+                choices=[
+                    ("DMY", "Day first (03/04 is 3 April)"),
+                    ("MDY", "Month first (03/04 is March 4)"),
+                ],
+                default="DMY",
+                help_text="How quick add reads a numeric date such as 03/04.",
+                max_length=3,
+                verbose_name="dates like 03/04",
+            ),
         ),
     ]
