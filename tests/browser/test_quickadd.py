@@ -43,7 +43,9 @@ def test_a_repeat_is_highlighted_and_lands_with_its_summary(browser, server, exp
     row = session.row("standup")
     expect(row).to_have_count(1)
     expect(row.locator(".repeat")).to_have_text("Every weekday")
-    expect(row.locator(".due time")).to_have_attribute("datetime", re.compile(r"T09:30:00\+0[12]:00$"))
+    expect(row.locator(".due time")).to_have_attribute(
+        "datetime", re.compile(r"T09:30:00\+0[12]:00$")
+    )
     expect(page.get_by_label("Quick add a task")).to_have_value("")
     expect(preview).to_be_hidden()
     session.assert_clean()
