@@ -490,7 +490,8 @@ class QuickAddForm(forms.Form):
             first, second = parsed.ambiguous
             self.add_error(
                 "title",
-                f"{first:%H:%M} happens twice on {first:%d %B %Y} in {first.tzinfo}: choose which.",
+                f"{first:%H:%M} happens twice on {first.day} {first:%B %Y} in {first.tzinfo}: "
+                "choose which.",
             )
             self.fold_choices = [
                 (0, f"{first:%H:%M} {first.tzname()} (the first)"),

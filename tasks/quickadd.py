@@ -463,7 +463,7 @@ def _localize(
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         return (
             None,
-            f"{wall:%H:%M} does not exist on {day:%d %B %Y} in {tz} (the clocks skip it): "
+            f"{wall:%H:%M} does not exist on {day.day} {day:%B %Y} in {tz} (the clocks skip it): "
             "choose another time.",
             None,
         )
