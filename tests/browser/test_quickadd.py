@@ -52,6 +52,36 @@ def test_a_repeat_is_highlighted_and_lands_with_its_summary(browser, server, exp
     session.context.close()
 
 
+@pytest.mark.parametrize(
+    ("line", "title", "highlighted", "summary"),
+    [
+        (
+            "Pay rent every month on the 1st",
+            "Pay rent",
+            ["every month on the 1st"],
+            "Monthly on day 1",
+        ),
+        ("Water plants every 3 days", "Water plants", ["every 3 days"], "Every 3 days"),
+        (
+            "Gym every Monday and Wednesday at 7am !high",
+            "Gym",
+            ["every Monday and Wednesday", "at 7am", "!high"],
+            "Weekly on Monday and Wednesday",
+        ),
+    ],
+)
+def test_golden_phrases_through_the_ui(browser, server, expect, line, title, highlighted, summary):
+    session = sign_in(browser, server, "frank")
+    type_line(session, line)
+    expect(session.page.locator("#quick-add-preview mark.qa-applied")).to_have_text(highlighted)
+    session.page.get_by_label("Quick add a task").press("Enter")
+    row = session.row(title)
+    expect(row.locator(".repeat")).to_have_text(summary)
+    expect(row.locator(".due time")).to_have_count(1)
+    session.assert_clean()
+    session.context.close()
+
+
 def test_tomorrow_at_a_time(browser, server, expect):
     session = sign_in(browser, server, "bob")
     type_line(session, "Call mom tomorrow 5pm #family")
