@@ -3,7 +3,6 @@ the services still do all validation that matters, and their errors land on thes
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from . import quickadd
 from . import recurrence as rrules
 from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
 
@@ -429,28 +429,109 @@ SERVICE_FIELD_MAP = {
 
 # --- quick add --------------------------------------------------------------------------
 
-_SHORTHAND = re.compile(r"(?:(?<=\s)|^)(#[\w-]{1,50}|!(?:urgent|high|medium|low))(?=\s|$)", re.I)
+
+class PhraseListField(forms.Field):
+    """Repeated hidden inputs, one recognised phrase each ("keep as text", "use as date")."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        return [str(item)[:200] for item in values[:50] if str(item).strip()]
 
 
 class QuickAddForm(forms.Form):
-    """One line: the title, with optional `#tag` and `!priority` words."""
+    """One line: the title, with `#tag` and `!priority` words and the due date, time and
+    repeat in words (tasks/quickadd.py). Without JavaScript the server reads the same line
+    on submit; `keep`, `accept` and `literal` carry the person's choices."""
 
     title = forms.CharField(max_length=1000, label="New task")
+    keep = PhraseListField(required=False)
+    accept = PhraseListField(required=False)
+    literal = forms.BooleanField(required=False, label="Keep dates as text")
+    fold = forms.TypedChoiceField(
+        choices=[("", ""), ("0", "earlier"), ("1", "later")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(
+        self, *args: Any, user: Any = None, now: datetime | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.now = now
+        self.parsed: quickadd.QuickAdd | None = None
+        self.fold_choices: list[tuple[int, str]] = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        text = cleaned.get("title")
+        if not text:
+            return cleaned
+        parsed = read_quick_add(
+            text,
+            user=self.user,
+            now=self.now,
+            keep=cleaned.get("keep") or (),
+            accept=cleaned.get("accept") or (),
+            literal=bool(cleaned.get("literal")),
+            fold=cleaned.get("fold"),
+        )
+        self.parsed = parsed
+        if not parsed.title:
+            self.add_error("title", "Type a title as well as the tags, priority or date.")
+        elif parsed.problem:
+            self.add_error("title", parsed.problem)
+        elif parsed.ambiguous:
+            first, second = parsed.ambiguous
+            self.add_error(
+                "title",
+                f"{first:%H:%M} happens twice on {first.day} {first:%B %Y} in {first.tzinfo}: "
+                "choose which.",
+            )
+            self.fold_choices = [
+                (0, f"{first:%H:%M} {first.tzname()} (the first)"),
+                (1, f"{second:%H:%M} {second.tzname()} (the second)"),
+            ]
+        return cleaned
 
     def service_data(self) -> dict[str, Any]:
-        text = self.cleaned_data["title"]
-        tags: list[str] = []
-        priority: str | None = None
-        for token in _SHORTHAND.findall(text):
-            if token.startswith("#"):
-                tags.append(token[1:])
-            else:
-                priority = token[1:].lower()
-        title = " ".join(_SHORTHAND.sub(" ", text).split())
-        data: dict[str, Any] = {"title": title or text}
-        if title:
-            if tags:
-                data["tags"] = tags
-            if priority:
-                data["priority"] = priority
+        parsed = self.parsed
+        assert parsed is not None, "call is_valid() first"
+        data: dict[str, Any] = {"title": parsed.title}
+        if parsed.tags:
+            data["tags"] = list(parsed.tags)
+        if parsed.priority:
+            data["priority"] = parsed.priority
+        if parsed.due is not None:
+            data["due_date"] = parsed.due
+        if parsed.recurrence:
+            data["recurrence"] = parsed.recurrence
         return data
+
+
+def read_quick_add(
+    text: str,
+    *,
+    user: Any,
+    now: datetime | None = None,
+    keep: Any = (),
+    accept: Any = (),
+    literal: bool = False,
+    fold: int | None = None,
+) -> quickadd.QuickAdd:
+    """`text` read in the user's time zone and date order (UTC and DMY without a user)."""
+    return quickadd.parse(
+        text,
+        now=now or timezone.now(),
+        tz=getattr(user, "timezone", None) or "UTC",
+        date_order=getattr(user, "date_order", None) or "DMY",
+        keep=keep,
+        accept=accept,
+        literal=literal,
+        fold=fold,
+    )

@@ -414,3 +414,44 @@ def change_text(name: str, value: Any) -> str:
         except rrules.RecurrenceError:
             return str(value)
     return str(value)
+
+
+def quick_add_preview(form: Any, *, now: datetime) -> dict[str, Any]:
+    """The quick-add highlight: each recognised phrase (offsets into the typed text, in
+    UTF-16 code units as JavaScript counts them) and the fields the line would set."""
+    parsed = form.parsed
+    errors = list(form.errors.get("title", []))
+    if parsed is None:
+        return {"spans": [], "title": "", "errors": errors}
+    # Offsets into the line as typed: the form strips the leading blanks before reading it.
+    typed = str(form.data.get("title") or "")
+    lead = typed[: len(typed) - len(typed.lstrip())]
+    text = lead + typed.strip()
+    shift = len(lead)
+    return {
+        "spans": [
+            {
+                "start": _utf16_length(text[: shift + span.start]),
+                "end": _utf16_length(text[: shift + span.end]),
+                "text": span.text,
+                "kind": span.kind,
+                "confident": span.confident,
+                "applied": span.applied,
+            }
+            for span in parsed.spans
+        ],
+        "title": parsed.title,
+        "tags": list(parsed.tags),
+        "priority": parsed.priority,
+        "due": parsed.due.isoformat() if parsed.due else None,
+        "due_label": when_label(parsed.due, now) if parsed.due else "",
+        "has_time": parsed.has_time,
+        "recurrence": parsed.recurrence,
+        "recurrence_summary": rrules.describe(parsed.recurrence) if parsed.recurrence else "",
+        "errors": errors,
+        "fold_choices": [{"value": value, "label": label} for value, label in form.fold_choices],
+    }
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

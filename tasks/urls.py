@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.task_list, name="list"),
     path("new/", views.task_create, name="create"),
     path("quick-add/", views.task_quick_add, name="quick_add"),
+    path("quick-add/parse/", views.quick_add_parse, name="quick_add_parse"),
     path("recurrence-preview/", views.recurrence_preview, name="recurrence_preview"),
     path("<int:task_id>/edit/", views.task_edit, name="edit"),
     path("<int:task_id>/complete/", views.task_complete, name="complete"),

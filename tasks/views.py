@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
@@ -131,7 +132,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def task_quick_add(request: HttpRequest) -> HttpResponse:
-    form = QuickAddForm(request.POST)
+    form = QuickAddForm(request.POST, user=request.user)
     task: Task | None = None
     if form.is_valid():
         try:
@@ -154,6 +155,16 @@ def task_quick_add(request: HttpRequest) -> HttpResponse:
         return reswap(retarget(response, "#quick-add"), "outerHTML")
     context = {**_list_context(request), "quick_add": form, **chrome(request)}
     return render(request, LIST_TEMPLATE, context, status=422)
+
+
+@login_required
+@require_GET
+def quick_add_parse(request: HttpRequest) -> JsonResponse:
+    """What quick add would read from `title` (with `keep`, `accept`, `literal`): the
+    recognised phrases and the fields they set, for the highlight as you type."""
+    form = QuickAddForm(request.GET, user=request.user)
+    form.is_valid()
+    return JsonResponse(presenters.quick_add_preview(form, now=timezone.now()))
 
 
 @login_required

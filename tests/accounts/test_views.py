@@ -119,10 +119,30 @@ class TestSettings:
         assert 'value="alice@example.com"' in body
 
     def test_updates_timezone_and_email(self, client, user):
-        response = client.post(self.url, {"email": "", "timezone": "Asia/Tokyo"})
+        response = client.post(
+            self.url, {"email": "", "timezone": "Asia/Tokyo", "date_order": "DMY"}
+        )
         assert response.status_code == 302
         user.refresh_from_db()
         assert (user.timezone, user.email) == ("Asia/Tokyo", "")
+
+    def test_shows_and_updates_the_date_order(self, client, user):
+        body = client.get(self.url).content.decode()
+        assert '<option value="DMY" selected>Day first (03/04 is 3 April)</option>' in body
+        response = client.post(
+            self.url, {"email": "", "timezone": "Europe/Berlin", "date_order": "MDY"}
+        )
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert user.date_order == "MDY"
+
+    def test_rejects_an_unknown_date_order(self, client, user):
+        response = client.post(
+            self.url, {"email": "", "timezone": "Europe/Berlin", "date_order": "YMD"}
+        )
+        assert response.status_code == 422
+        user.refresh_from_db()
+        assert user.date_order == "DMY"
 
     def test_rejects_unknown_timezone(self, client, user):
         response = client.post(self.url, {"email": "a@b.c", "timezone": "Mars/Olympus"})

@@ -321,5 +321,42 @@ class TestQuickAddForm:
             "title": "Email bob#work re: !important"
         }
 
-    def test_shorthand_only_is_kept_as_the_title(self):
-        assert self.data("#errands !high") == {"title": "#errands !high"}
+    def test_nested_tags(self):
+        assert self.data("File taxes #work/finance") == {
+            "title": "File taxes",
+            "tags": ["work/finance"],
+        }
+
+    def test_shorthand_only_is_not_a_title(self):
+        for text in ("!urgent", "#errands !high", "tomorrow 5pm"):
+            form = QuickAddForm({"title": text})
+            assert not form.is_valid()
+            assert form.errors["title"] == ["Type a title as well as the tags, priority or date."]
+
+    def test_reads_dates_in_the_users_zone_and_date_order(self):
+        now = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
+        user = SimpleNamespace(timezone="America/New_York", date_order="MDY")
+        form = QuickAddForm({"title": "Taxes on 03/04 at 10am !high"}, user=user, now=now)
+        assert form.is_valid(), form.errors
+        assert form.service_data() == {
+            "title": "Taxes",
+            "priority": "high",
+            "due_date": datetime(2027, 3, 4, 10, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
+        }
+
+    def test_a_wall_time_that_happens_twice_offers_both(self):
+        now = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
+        user = SimpleNamespace(timezone="America/New_York", date_order="MDY")
+        form = QuickAddForm({"title": "Night shift Nov 1 at 1:30"}, user=user, now=now)
+        assert not form.is_valid()
+        assert form.errors["title"] == [
+            "01:30 happens twice on 1 November 2026 in America/New_York: choose which."
+        ]
+        assert form.fold_choices == [(0, "01:30 EDT (the first)"), (1, "01:30 EST (the second)")]
+        answered = QuickAddForm(
+            {"title": "Night shift Nov 1 at 1:30", "fold": "1"}, user=user, now=now
+        )
+        assert answered.is_valid(), answered.errors
+        # Compared in UTC: an instant in the fold is never == one in another zone (PEP 495).
+        due = answered.service_data()["due_date"]
+        assert due.astimezone(UTC) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)

@@ -221,9 +221,119 @@ class TestQuickAdd:
         assert response.status_code == 422
         assert b"at most 200 characters" in response.content
 
-    def test_shorthand_only_is_kept_as_the_title(self, client, user):
-        client.post(self.url, {"title": "#idea"})
-        assert Task.objects.get(user=user).title == "#idea"
+    def test_shorthand_only_is_a_form_error(self, client, user):
+        response = client.post(self.url, {"title": "!urgent"}, headers=HTMX)
+        assert response.status_code == 422
+        assert b"Type a title as well as the tags, priority or date." in response.content
+        assert not Task.objects.exists()
+
+    def test_reads_the_due_date_and_repeat_in_the_users_zone(self, client, user):
+        response = client.post(self.url, {"title": "Standup every weekday at 9:30"})
+        assert response.status_code == 302
+        task = Task.objects.get(user=user)
+        assert task.title == "Standup"
+        assert task.recurrence == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+        local = task.due_date.astimezone(BERLIN)
+        assert (local.hour, local.minute, local.weekday() < 5) == (9, 30, True)
+        assert local > timezone.now()
+
+    def test_keep_leaves_the_phrase_in_the_title(self, client, user):
+        client.post(self.url, {"title": "Call mom tomorrow", "keep": ["tomorrow"]})
+        task = Task.objects.get(user=user)
+        assert (task.title, task.due_date) == ("Call mom tomorrow", None)
+
+    def test_literal_keeps_every_date_as_text(self, client, user):
+        client.post(self.url, {"title": "Dentist next Monday at 10", "literal": "1"})
+        task = Task.objects.get(user=user)
+        assert (task.title, task.due_date) == ("Dentist next Monday at 10", None)
+
+    def test_an_uncertain_phrase_is_applied_only_when_accepted(self, client, user):
+        client.post(self.url, {"title": "The 5th Wave"})
+        client.post(self.url, {"title": "Pay the 5th", "accept": ["the 5th"]})
+        wave, pay = Task.objects.filter(user=user).order_by("id")
+        assert (wave.title, wave.due_date) == ("The 5th Wave", None)
+        assert pay.title == "Pay"
+        assert pay.due_date.astimezone(BERLIN).day == 5
+
+    def test_a_wall_time_that_happens_twice_asks_which(self, client, user):
+        text = "Night shift 31 Oct 2027 at 2:30"
+        response = client.post(self.url, {"title": text}, headers=HTMX)
+        assert response.status_code == 422
+        body = response.content.decode()
+        assert "02:30 happens twice on 31 October 2027 in Europe/Berlin" in body
+        assert 'name="fold" value="0"' in body and "02:30 CEST (the first)" in body
+        assert 'name="fold" value="1"' in body and "02:30 CET (the second)" in body
+        assert not Task.objects.exists()
+        client.post(self.url, {"title": text, "fold": "1"})
+        due = Task.objects.get(user=user).due_date
+        assert due == datetime(2027, 10, 31, 1, 30, tzinfo=zoneinfo.ZoneInfo("UTC"))
+
+    def test_a_wall_time_that_does_not_exist_is_a_form_error(self, client, user):
+        response = client.post(self.url, {"title": "Call 29 March 2026 at 2:30"}, headers=HTMX)
+        assert response.status_code == 422
+        assert b"02:30 does not exist on 29 March 2026 in Europe/Berlin" in response.content
+        assert not Task.objects.exists()
+
+    def test_the_page_loads_the_highlight_script(self, client, user):
+        body = client.get(reverse("tasks:list")).content.decode()
+        assert 'src="/static/app/quickadd.js"' in body
+        assert f'data-parse-url="{reverse("tasks:quick_add_parse")}"' in body
+
+
+class TestQuickAddParse:
+    url = reverse("tasks:quick_add_parse")
+
+    def test_requires_login(self, db):
+        assert Client().get(self.url, {"title": "x"}).status_code == 302
+
+    def test_returns_the_recognised_phrases_and_fields(self, client, user):
+        data = client.get(self.url, {"title": "Call mom tomorrow 5pm #home"}).json()
+        assert [(s["text"], s["kind"], s["applied"]) for s in data["spans"]] == [
+            ("tomorrow", "date", True),
+            ("5pm", "time", True),
+            ("#home", "tag", True),
+        ]
+        assert data["spans"][0]["start"] == len("Call mom ")
+        assert data["title"] == "Call mom"
+        assert data["due_label"] == "Tomorrow 17:00"
+        assert data["tags"] == ["home"]
+        assert data["errors"] == []
+
+    def test_offsets_count_utf16_units_as_javascript_does(self, client, user):
+        data = client.get(self.url, {"title": "🎉 Party tomorrow"}).json()
+        assert data["spans"][0]["start"] == len("🎉 Party ".encode("utf-16-le")) // 2
+
+    def test_offsets_count_from_the_line_as_typed(self, client, user):
+        data = client.get(self.url, {"title": "  Call tomorrow "}).json()
+        assert (data["spans"][0]["start"], data["spans"][0]["end"]) == (7, 15)
+
+    def test_offsets_stay_right_when_the_line_is_refused(self, client, user):
+        data = client.get(self.url, {"title": "Shift 31 Oct 2027 at 2:30"}).json()
+        assert [(s["start"], s["end"]) for s in data["spans"]] == [(6, 17), (18, 25)]
+        assert [c["label"] for c in data["fold_choices"]] == [
+            "02:30 CEST (the first)",
+            "02:30 CET (the second)",
+        ]
+
+    def test_offers_an_uncertain_phrase_without_applying_it(self, client, user):
+        data = client.get(self.url, {"title": "The 5th Wave"}).json()
+        assert [(s["text"], s["confident"], s["applied"]) for s in data["spans"]] == [
+            ("The 5th", False, False)
+        ]
+        assert (data["title"], data["due"]) == ("The 5th Wave", None)
+
+    def test_summarises_the_repeat(self, client, user):
+        data = client.get(self.url, {"title": "Review every 3rd Friday"}).json()
+        assert data["recurrence"] == "FREQ=MONTHLY;BYDAY=3FR"
+        assert data["recurrence_summary"] == "Monthly on the third Friday"
+
+    def test_reports_a_lone_priority(self, client, user):
+        data = client.get(self.url, {"title": "!urgent"}).json()
+        assert data["errors"] == ["Type a title as well as the tags, priority or date."]
+
+    def test_an_empty_line_has_no_phrases(self, client, user):
+        data = client.get(self.url, {"title": ""}).json()
+        assert data["spans"] == []
 
     def test_csrf_is_enforced(self, user):
         client = Client(enforce_csrf_checks=True)

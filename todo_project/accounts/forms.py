@@ -58,7 +58,7 @@ class AccountSettingsForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("email", "timezone")
+        fields = ("email", "timezone", "date_order")
 
 
 class LoginForm(AuthenticationForm):

@@ -46,6 +46,18 @@ class User(AbstractUser):
         validators=[validate_timezone_name],
         help_text="IANA time zone used to show due dates and as the default for new tasks.",
     )
+
+    class DateOrder(models.TextChoices):
+        DMY = "DMY", "Day first (03/04 is 3 April)"
+        MDY = "MDY", "Month first (03/04 is March 4)"
+
+    date_order = models.CharField(
+        "dates like 03/04",
+        max_length=3,
+        choices=DateOrder.choices,
+        default=DateOrder.DMY,
+        help_text="How quick add reads a numeric date such as 03/04.",
+    )
     auth_epoch = models.PositiveIntegerField(
         default=0,
         editable=False,
