@@ -79,3 +79,30 @@ def test_api_never_errors_and_always_matches_its_schema(case, auth_headers):
             content_type_conformance,
         ],
     )
+
+
+@pytest.mark.django_db
+def test_call_sequences_never_error_and_always_match_the_schema(auth_headers):
+    """The stateful phase: schemathesis chains calls through the links it infers (a task
+    created by POST /todos is read, patched, completed, deleted by its id) and checks each
+    answer like the stateless test does."""
+
+    class Sequences(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": auth_headers}
+
+        def validate_response(self, response, case, additional_checks=(), **kwargs):
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, response_schema_conformance, status_code_conformance],
+            )
+
+    Sequences.run(
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=8,
+            derandomize=IN_CI,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
