@@ -35,37 +35,26 @@ install_helm() {
   log "helm $("$HELM_DIR/bin/helm" version --short) built in $(( $(date +%s) - started )) s"
 }
 
-collect_prometheus_crds() {
-  if [ -f "$PROM_DIR/.complete" ]; then
-    log "Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs already in $PROM_DIR"
-    return
-  fi
-  local src
-  src=$(module_dir "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION")
-  mkdir -p "$PROM_DIR"
-  cp "$src"/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml \
-     "$src"/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml "$PROM_DIR/"
-  chmod u+w "$PROM_DIR"/*.yaml
-  touch "$PROM_DIR/.complete"
-  log "Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs collected in $PROM_DIR"
-}
-
 module_dir() {
   go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
 }
 
-collect_dapr_crds() {
-  if [ -f "$DAPR_CRDS/.complete" ]; then
-    log "Dapr $DAPR_VERSION CRDs already in $DAPR_CRDS"
+# collect_crds <what> <into> <module@version> <path in the module>...
+collect_crds() {
+  local what="$1" into="$2" module="$3" src path
+  shift 3
+  if [ -f "$into/.complete" ]; then
+    log "$what already in $into"
     return
   fi
-  local src
-  src=$(module_dir "github.com/dapr/dapr@v$DAPR_VERSION")
-  mkdir -p "$DAPR_CRDS"
-  cp "$src"/charts/dapr/crds/*.yaml "$DAPR_CRDS/"
-  chmod u+w "$DAPR_CRDS"/*.yaml
-  touch "$DAPR_CRDS/.complete"
-  log "Dapr $DAPR_VERSION CRDs collected in $DAPR_CRDS"
+  src=$(module_dir "$module")
+  mkdir -p "$into"
+  for path in "$@"; do
+    cp "$src"/$path "$into/"
+  done
+  chmod u+w "$into"/*.yaml
+  touch "$into/.complete"
+  log "$what collected in $into"
 }
 
 install_strimzi_models() {
@@ -86,6 +75,10 @@ JSON
 
 command -v go >/dev/null || { log "go is needed for helm and the CRDs"; exit 1; }
 install_helm
-collect_dapr_crds
-collect_prometheus_crds
+collect_crds "Dapr $DAPR_VERSION CRDs" "$DAPR_CRDS" "github.com/dapr/dapr@v$DAPR_VERSION" \
+  'charts/dapr/crds/*.yaml'
+collect_crds "Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs" "$PROM_DIR" \
+  "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION" \
+  example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml \
+  example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml
 install_strimzi_models
