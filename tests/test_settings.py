@@ -75,9 +75,10 @@ def test_production_links_hashed_names_cached_for_a_year_and_compressed(tmp_path
         max_age = int(re.search(r"max-age=(\d+)", response["cache_control"]).group(1))
         assert max_age >= 365 * 24 * 3600, (link, response)
         assert "immutable" in response["cache_control"], (link, response)
-    assert found["static"][next(link for link in found["links"] if ".css" in link)][
-        "content_encoding"
-    ] == "gzip"
+    assert (
+        found["static"][next(link for link in found["links"] if ".css" in link)]["content_encoding"]
+        == "gzip"
+    )
 
 
 def test_development_revalidates_the_unhashed_names(tmp_path):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-
 from urllib.parse import urlsplit
 
 from django.conf import settings

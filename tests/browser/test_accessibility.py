@@ -34,7 +34,9 @@ def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def axe_violations(page: Any) -> list[str]:
     page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']} -> "
         + "; ".join(node["html"][:160] for node in violation["nodes"][:3])
@@ -112,7 +114,9 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
     check("api docs")
 
     failing = {name: found for name, found in report.items() if found}
-    assert not failing, "\n".join(f"{name}: {line}" for name, lines in failing.items() for line in lines)
+    assert not failing, "\n".join(
+        f"{name}: {line}" for name, lines in failing.items() for line in lines
+    )
     assert missing == []
     assert {name: encoding for name, encoding in encodings.items() if encoding != "gzip"} == {}
     context.close()

@@ -90,9 +90,7 @@ def test_a_socket_closed_by_a_sign_out_sends_the_page_to_the_login_page(browser,
     context.close()
 
 
-def test_a_server_restart_shows_offline_errors_with_retry_and_reconnects(
-    browser, tmp_path, expect
-):
+def test_a_server_restart_shows_offline_errors_with_retry_and_reconnects(browser, tmp_path, expect):
     with run_server(tmp_path) as server:
         created = server.api("carol", "POST", "/todos", json={"title": "Call the bank"})
         context = browser.new_context(base_url=server.url)
@@ -137,7 +135,9 @@ def test_a_server_restart_shows_offline_errors_with_retry_and_reconnects(
         row.get_by_role("button", name=re.compile("as done")).click()
         expect(page.locator(f"#task-{created['id']}")).to_have_class(re.compile(r"\bis-done\b"))
         # The only errors logged were the failed connections (by the browser, and by htmx).
-        expected = re.compile(r"ERR_CONNECTION_REFUSED|^console: (\[object Event\]|htmx:sendError|htmx:afterRequest)")
+        expected = re.compile(
+            r"ERR_CONNECTION_REFUSED|^console: (\[object Event\]|htmx:sendError|htmx:afterRequest)"
+        )
         assert all(expected.search(error) for error in session.errors), session.errors
 
         # A socket that reconnects without a session (4401, UNAUTHENTICATED) goes to login.
@@ -161,7 +161,10 @@ def test_a_request_in_flight_shows_as_pending(browser, server, expect):
     check.click()
     expect(row.locator("form.task-toggle")).to_have_class(re.compile(r"\bhtmx-request\b"))
     expect(check).to_be_disabled()
-    assert page.evaluate("getComputedStyle(document.querySelector('.task .check')).cursor") == "progress"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.task .check')).cursor")
+        == "progress"
+    )
     held[0].continue_()
     expect(row).to_have_class(re.compile(r"\bis-done\b"))
     expect(row.locator("form.task-toggle")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
