@@ -10,13 +10,6 @@ from django.test import Client
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.django_db
 class TestHtmxLoginRedirect:
     def test_htmx_post_without_a_session_navigates_to_the_login_page_and_back(self):
@@ -48,7 +41,8 @@ class TestHtmxLoginRedirect:
         assert response.status_code == 302
         assert response["Location"] == "/accounts/login/?next=/tasks/%3Ftag%3Dwork"
 
-    def test_other_htmx_redirects_are_left_alone(self, client, user):
+    def test_a_signed_in_users_redirect_is_left_alone(self, client, user):
+        client.force_login(user)
         response = client.post("/tasks/quick-add/", {"title": "Milk"})
         assert response.status_code == 302
         assert "HX-Redirect" not in response
@@ -56,6 +50,7 @@ class TestHtmxLoginRedirect:
 
 class TestCompression:
     def test_pages_are_gzipped_for_browsers_that_accept_it(self, client, user):
+        client.force_login(user)
         response = client.get("/tasks/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
         assert response["Content-Encoding"] == "gzip"
         assert "Accept-Encoding" in response["Vary"]
@@ -63,6 +58,7 @@ class TestCompression:
 
     def test_the_csrf_token_differs_on_every_response(self, client, user):
         """BREACH needs a secret repeated across compressed responses: Django masks it."""
+        client.force_login(user)
         tokens = set()
         for _ in range(3):
             html = gzip.decompress(

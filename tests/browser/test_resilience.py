@@ -149,10 +149,13 @@ def test_a_server_restart_shows_offline_errors_with_retry_and_reconnects(browser
         context.close()
 
 
+def list_with_a_task(browser: Any, server: Server, username: str, title: str) -> Session:
+    server.api(username, "POST", "/todos", json={"title": title})
+    return open_list(browser.new_context(base_url=server.url), username)
+
+
 def test_a_request_in_flight_shows_as_pending(browser, server, expect):
-    server.api("dave", "POST", "/todos", json={"title": "Slow one"})
-    context = browser.new_context(base_url=server.url)
-    session = open_list(context, "dave")
+    session = list_with_a_task(browser, server, "dave", "Slow one")
     page = session.page
     held: list[Any] = []
     page.route(re.compile(r"/complete/$"), lambda route: held.append(route))
@@ -169,13 +172,11 @@ def test_a_request_in_flight_shows_as_pending(browser, server, expect):
     expect(row).to_have_class(re.compile(r"\bis-done\b"))
     expect(row.locator("form.task-toggle")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
     session.assert_clean()
-    context.close()
+    session.context.close()
 
 
 def test_keyboard_focus_stays_on_the_row_after_complete_and_reopen(browser, server, expect):
-    server.api("erin", "POST", "/todos", json={"title": "Focus me"})
-    context = browser.new_context(base_url=server.url)
-    session = open_list(context, "erin")
+    session = list_with_a_task(browser, server, "erin", "Focus me")
     page = session.page
     row = session.row("Focus me")
     row.get_by_role("button", name=re.compile("as done")).focus()
@@ -186,7 +187,7 @@ def test_keyboard_focus_stays_on_the_row_after_complete_and_reopen(browser, serv
     expect(row).not_to_have_class(re.compile(r"\bis-done\b"))
     expect(row.get_by_role("button", name=re.compile("as done"))).to_be_focused()
     session.assert_clean()
-    context.close()
+    session.context.close()
 
 
 def test_a_valid_quick_add_after_a_rejected_one_empties_the_input(browser, server, expect):
