@@ -71,7 +71,9 @@ def auth_headers(db: None, keep_test_connection: None) -> dict[str, str]:
 )
 def test_api_never_errors_and_always_matches_its_schema(case, auth_headers):
     case.call_and_validate(
-        headers=auth_headers,
+        # Responses are gzipped for clients that ask (GZipMiddleware); the WSGI transport
+        # asks but does not decode, so this run asks for the body as it is.
+        headers={**auth_headers, "Accept-Encoding": "identity"},
         checks=[
             not_a_server_error,
             response_schema_conformance,

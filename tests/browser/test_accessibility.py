@@ -85,6 +85,12 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
         check(name)
 
     visit("login", "/accounts/login/")
+    page.get_by_label("Username").focus()
+    ring = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; })()"
+    )
+    assert ring == ["solid", "3px"], ring  # a focus ring that shows, on text inputs too
     visit("signup", "/accounts/signup/")
     for _ in range(3):  # the sign-up limit is 1 an hour here: the second try is refused
         page.get_by_role("button", name="Sign up").click()
