@@ -244,6 +244,7 @@
     toast.className = "toast toast-error";
     toast.setAttribute("data-toast", "");
     toast.setAttribute("role", "alert");
+    toast.setAttribute("data-sticky", ""); // stays until retried or dismissed
     var message = document.createElement("p");
     message.className = "toast-text";
     message.textContent = text;
@@ -353,7 +354,7 @@
   var TOAST_MS = 8000;
 
   function scheduleDismiss(toast) {
-    if (toast.dataset.scheduled) return;
+    if (toast.dataset.scheduled || toast.hasAttribute("data-sticky")) return;
     toast.dataset.scheduled = "1";
     var timer = setTimeout(function () { toast.remove(); }, TOAST_MS);
     // Hovering or focusing a toast keeps it, so it can be read and its link followed.
