@@ -13,6 +13,7 @@ browser tests and the sign-in flood test (tests/accounts/test_flood.py).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -45,6 +46,9 @@ User.objects.bulk_create(
     [User(username=name, password=hashed, timezone=sys.argv[2]) for name in sys.argv[3:]]
 )
 """
+
+
+_databases = itertools.count(1)
 
 
 def free_port() -> int:
@@ -112,7 +116,8 @@ def database_url(workdir: Path, label: str) -> Iterator[str]:
         return
     import psycopg
 
-    name = f"todo_browser_{os.getpid()}_{label}"
+    # One per server, also when a test starts a second one beside its module's.
+    name = f"todo_browser_{os.getpid()}_{label}_{next(_databases)}"
     parsed = urlparse(base)
     admin_url = urlunparse(parsed._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:

@@ -78,6 +78,11 @@
       if (versionOf(current) > versionOf(incoming)) detail.shouldSwap = false;
     } else if (detail.target.id === "task-rows" && (current || deleted.has(incoming.id))) {
       detail.shouldSwap = false; // an insert of a row the page already shows, or deleted
+    } else if (current && detail.target.id === incoming.id && !detail.target.isConnected) {
+      // A push replaced the row while this request was in flight: swap into the row the
+      // page shows now (the one the request started from is gone), unless it is newer.
+      if (versionOf(current) >= versionOf(incoming)) detail.shouldSwap = false;
+      else detail.target = current;
     }
   });
 
@@ -227,8 +232,18 @@
   });
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var row = evt.detail.target;
-    if (!row || !row.matches || !row.matches("li.task[id]") || !row.contains(document.activeElement)) return;
-    var className = document.activeElement.className;
+    if (!row || !row.matches || !row.matches("li.task[id]")) return;
+    var className;
+    if (row.contains(document.activeElement)) {
+      className = document.activeElement.className;
+    } else if (focusRowId === row.id) {
+      // This row's own request is in flight (its button disabled, so not focused): the
+      // request's events will not reach the page once its row is gone, so refocus here.
+      className = "check";
+      focusRowId = null;
+    } else {
+      return;
+    }
     var rowId = row.id;
     document.addEventListener("htmx:oobAfterSwap", function restore() {
       document.removeEventListener("htmx:oobAfterSwap", restore);

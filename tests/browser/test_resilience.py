@@ -190,6 +190,26 @@ def test_keyboard_focus_stays_on_the_row_after_complete_and_reopen(browser, serv
     session.context.close()
 
 
+def test_a_push_during_the_request_leaves_one_row_and_the_focus_on_it(browser, server, expect):
+    session = list_with_a_task(browser, server, "grace", "Raced")
+    page = session.page
+    held: list[Any] = []
+    page.route(re.compile(r"/complete/$"), lambda route: held.append(route))
+    row = session.row("Raced")
+    task_id = int(row.get_attribute("id").removeprefix("task-"))
+    row.get_by_role("button", name=re.compile("as done")).focus()
+    page.keyboard.press("Space")
+    expect(row.locator("form.task-toggle")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    server.api("grace", "POST", f"/todos/{task_id}/complete")  # another tab, say
+    expect(row).to_have_class(re.compile(r"\bis-done\b"))  # the push replaced the row
+    held[0].continue_()
+    expect(row.locator("form.task-toggle")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
+    expect(session.row("Raced")).to_have_count(1)
+    expect(row.get_by_role("button", name=re.compile("as not done"))).to_be_focused()
+    session.assert_clean()
+    session.context.close()
+
+
 def test_a_valid_quick_add_after_a_rejected_one_empties_the_input(browser, server, expect):
     context = browser.new_context(base_url=server.url)
     session = open_list(context, "frank")
