@@ -226,10 +226,3 @@ def test_a_valid_quick_add_after_a_rejected_one_empties_the_input(browser, serve
     # The browser logs the rejected title's 422 itself; nothing else went wrong.
     assert [error for error in session.errors if "status of 422" not in error] == []
     context.close()
-
-
-def test_server_fixture_is_not_shared_with_the_restart(server: Server) -> None:
-    """The restart test runs its own daphne: this module's server stayed up throughout."""
-    import httpx
-
-    assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
