@@ -27,6 +27,10 @@ class LiveUpdatesConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            # Accepted, then closed: a close before the handshake is an HTTP 403 that the
+            # browser sees as 1006 (and retries); after it, the page reads the code and
+            # goes to the login page.
+            await self.accept()
             await self.close(code=UNAUTHENTICATED)
             return
         self.group = user_group(user.pk)

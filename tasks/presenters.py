@@ -5,7 +5,7 @@ same partials of the same templates from these objects; nothing here reads a req
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
+from natsort import natsort_keygen, ns
 
 from todo_project.eventbus.envelope import parse_instant
 
@@ -28,6 +29,14 @@ FORM_TEMPLATE = "tasks/form.html"
 PREVIEW_COUNT = 5
 
 # --- the row every list, htmx response and live push shows ------------------------------
+
+
+#: Tags in the order people read them: tag2 before tag10, case ignored.
+tag_sort_key = natsort_keygen(alg=ns.IGNORECASE)
+
+
+def sorted_tags(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=tag_sort_key)
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class TaskRow:
             id=task.pk,
             title=task.title,
             priority=Priority(task.priority).slug,
-            tags=sorted(task.tag_names, key=str.casefold),
+            tags=sorted_tags(task.tag_names),
             due_date=task.due_date,
             reminder_at=task.reminder_at if not task.completed else None,
             recurrence=task.recurrence,
@@ -68,7 +77,7 @@ class TaskRow:
             id=int(payload["task_id"]),
             title=str(payload.get("title") or ""),
             priority=str(payload.get("priority") or "medium"),
-            tags=sorted((str(tag) for tag in payload.get("tags") or []), key=str.casefold),
+            tags=sorted_tags(str(tag) for tag in payload.get("tags") or []),
             due_date=parse_instant(payload.get("due_date")),
             reminder_at=None if completed else parse_instant(payload.get("reminder_at")),
             recurrence=str(payload.get("recurrence") or ""),
@@ -227,7 +236,8 @@ def tag_options(
     """The tag chips: the user's tags with their counts, plus any selected tag the user
     does not have (so it can be unticked), each marked selected or not."""
     known_names = {tag["name"].casefold() for tag in known}
-    options = [{"name": tag["name"], "count": tag["count"]} for tag in known] + [
+    ordered = sorted(known, key=lambda tag: tag_sort_key(tag["name"]))
+    options = [{"name": tag["name"], "count": tag["count"]} for tag in ordered] + [
         {"name": name, "count": 0} for name in selected if name.casefold() not in known_names
     ]
     chosen = {tag.casefold() for tag in selected}
@@ -405,7 +415,7 @@ def change_text(name: str, value: Any) -> str:
             return str(value)
         return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "—"
     if name == "tags" and isinstance(value, list):
-        return ", ".join(str(tag) for tag in value)
+        return ", ".join(sorted_tags(str(tag) for tag in value))
     if name == "completed":
         return "yes" if value else "no"
     if name == "recurrence":

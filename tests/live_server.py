@@ -13,6 +13,7 @@ browser tests and the sign-in flood test (tests/accounts/test_flood.py).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -47,6 +48,9 @@ User.objects.bulk_create(
 """
 
 
+_databases = itertools.count(1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -59,7 +63,20 @@ class Server:
     env: dict[str, str]
     workdir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    web_command: list[str] = field(default_factory=list)
+    web_log: Path | None = None
+    root: Path = ROOT
     _tokens: dict[str, str] = field(default_factory=dict)
+
+    def stop_web(self) -> None:
+        """Stop daphne (SIGTERM, as a deployment does) and leave it stopped."""
+        _stop(self.processes[0])
+
+    def start_web(self) -> None:
+        """Start daphne again on the same port and database; returns once it is healthy."""
+        assert self.web_log is not None and self.processes[0].poll() is not None
+        self.processes[0] = _spawn(self.web_command, self.env, self.web_log, self.root, append=True)
+        _wait_healthy(self)
 
     def logs(self) -> str:
         parts = []
@@ -99,7 +116,8 @@ def database_url(workdir: Path, label: str) -> Iterator[str]:
         return
     import psycopg
 
-    name = f"todo_browser_{os.getpid()}_{label}"
+    # One per server, also when a test starts a second one beside its module's.
+    name = f"todo_browser_{os.getpid()}_{label}_{next(_databases)}"
     parsed = urlparse(base)
     admin_url = urlunparse(parsed._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -113,9 +131,9 @@ def database_url(workdir: Path, label: str) -> Iterator[str]:
 
 
 def _spawn(
-    args: list[str], env: dict[str, str], log: Path, root: Path = ROOT
+    args: list[str], env: dict[str, str], log: Path, root: Path = ROOT, *, append: bool = False
 ) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
+    handle = log.open("ab" if append else "wb")
     return subprocess.Popen(
         args, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -191,7 +209,6 @@ def run_server(
             capture_output=True,
         )
         port = free_port()
-        server = Server(url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
         daphne = [
             str(BIN / "daphne"),
             "-b",
@@ -201,7 +218,16 @@ def run_server(
             *daphne_args,
             "todo_project.asgi:application",
         ]
-        server.processes.append(_spawn(daphne, env, workdir / f"{label}-web.log", root))
+        web_log = workdir / f"{label}-web.log"
+        server = Server(
+            url=f"http://127.0.0.1:{port}",
+            env=env,
+            workdir=workdir,
+            web_command=daphne,
+            web_log=web_log,
+            root=root,
+        )
+        server.processes.append(_spawn(daphne, env, web_log, root))
         if redis_url:
             worker = [python, "manage.py", "worker"]
             server.processes.append(_spawn(worker, env, workdir / f"{label}-worker.log", root))

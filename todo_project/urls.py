@@ -6,6 +6,7 @@ from todo_project.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("todo_project.accounts.urls")),
     path("tasks/", include("tasks.urls")),
     path("notifications/", include("notifications.urls")),

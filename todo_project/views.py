@@ -6,6 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,6 +15,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("tasks:list")
     return render(request, "home.html")
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Pages link their icon; this answers browsers (and the API docs) that ask by habit."""
+    return redirect(static("app/favicon.svg"), permanent=True)
 
 
 def chrome(request: HttpRequest) -> dict[str, Any]:

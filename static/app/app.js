@@ -78,6 +78,11 @@
       if (versionOf(current) > versionOf(incoming)) detail.shouldSwap = false;
     } else if (detail.target.id === "task-rows" && (current || deleted.has(incoming.id))) {
       detail.shouldSwap = false; // an insert of a row the page already shows, or deleted
+    } else if (current && detail.target.id === incoming.id && !detail.target.isConnected) {
+      // A push replaced the row while this request was in flight: swap into the row the
+      // page shows now (the one the request started from is gone), unless it is newer.
+      if (versionOf(current) >= versionOf(incoming)) detail.shouldSwap = false;
+      else detail.target = current;
     }
   });
 
@@ -102,13 +107,57 @@
     });
   }
 
-  // --- after reconnecting, catch up on what was missed while offline -------------------
+  // --- the socket: reconnect fast, say when offline, follow a sign-out ----------------
+  // The extension's default backs off up to 64 s; a restarted server should be back in
+  // the page within about a second.
+  if (window.htmx) {
+    htmx.config.wsReconnectDelay = function (retryCount) {
+      return Math.min(1000, 250 * Math.pow(2, retryCount)) * (0.5 + Math.random() / 2);
+    };
+  }
+  var SIGNED_OUT_CODES = [4401, 4403]; // realtime/consumers.py: UNAUTHENTICATED, SIGNED_OUT
+  var OFFLINE_AFTER_MS = 800; // a page being left closes its socket too: no banner for that
+  var offlineTimer = null;
+
+  function goToLogin() {
+    var login = document.body.getAttribute("data-login-url") || "/accounts/login/";
+    var here = window.location.pathname + window.location.search;
+    // Quoted as Django's redirect_to_login quotes it (slashes kept).
+    window.location.assign(login + "?next=" + encodeURIComponent(here).replace(/%2F/g, "/"));
+  }
+
+  function setOffline(offline) {
+    var banner = document.getElementById("offline-banner");
+    clearTimeout(offlineTimer);
+    if (!offline) {
+      if (banner) banner.hidden = true;
+      return;
+    }
+    offlineTimer = setTimeout(function () { if (banner) banner.hidden = false; }, OFFLINE_AFTER_MS);
+  }
+
+  // A page that submits a form the ordinary way (Log out) is leaving: its socket closing
+  // meanwhile (4403 for that very logout) must not send it somewhere else.
+  var leaving = false;
+  document.addEventListener("submit", function (evt) {
+    if (!evt.defaultPrevented) leaving = true;
+  });
+  window.addEventListener("pageshow", function () { leaving = false; });
+
   var everOpened = false;
-  document.addEventListener("htmx:wsClose", function () {
+  document.addEventListener("htmx:wsClose", function (evt) {
     document.documentElement.setAttribute("data-live", "closed");
+    if (leaving) return;
+    var code = evt.detail && evt.detail.event && evt.detail.event.code;
+    if (SIGNED_OUT_CODES.indexOf(code) >= 0) {
+      goToLogin();
+      return;
+    }
+    setOffline(true);
   });
   document.addEventListener("htmx:wsOpen", function () {
     document.documentElement.setAttribute("data-live", "open");
+    setOffline(false);
     if (everOpened && document.getElementById("task-results")) {
       htmx.ajax("GET", window.location.pathname + window.location.search, {
         target: "#task-results", swap: "outerHTML"
@@ -138,10 +187,131 @@
     if (heading) heading.focus();
   });
 
+  // --- a request in flight: its form's submit buttons wait (htmx adds .htmx-request) -----
+  // (as hx-disabled-elt would, for every htmx form at once, without a second submit)
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || form.tagName !== "FORM") return;
+    form.querySelectorAll("button[type=submit]:not(:disabled)").forEach(function (button) {
+      button.disabled = true;
+      button.setAttribute("data-pending", "");
+    });
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.querySelectorAll) return;
+    form.querySelectorAll("button[data-pending]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-pending");
+    });
+  });
+
+  // --- keyboard focus survives a row being replaced ------------------------------------
+  // Complete, reopen and pushes swap the whole row; the focused control is found again in
+  // the new row (by its class), else the row's check button, instead of falling to <body>.
+  // The request's own button is disabled while it runs, which blurs it: so the row to
+  // refocus is noted when the request starts, and restored after it is enabled again.
+  var focusRowId = null;
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var row = elt && elt.closest && elt.closest("li.task[id]");
+    if (row && row.contains(document.activeElement)) focusRowId = row.id;
+  }, true); // capture: before the button is disabled
+  function refocus(rowId, className) {
+    var row = document.getElementById(rowId);
+    if (!row) return;
+    var target = (className && row.querySelector("." + className.split(" ")[0])) || row.querySelector(".check");
+    if (target) target.focus();
+  }
+  document.addEventListener("htmx:afterRequest", function () {
+    if (!focusRowId) return;
+    var rowId = focusRowId;
+    focusRowId = null;
+    if (document.activeElement === document.body || !document.activeElement) refocus(rowId, "check");
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var row = evt.detail.target;
+    if (!row || !row.matches || !row.matches("li.task[id]")) return;
+    var className;
+    if (row.contains(document.activeElement)) {
+      className = document.activeElement.className;
+    } else if (focusRowId === row.id) {
+      // This row's own request is in flight (its button disabled, so not focused): the
+      // request's events will not reach the page once its row is gone, so refocus here.
+      className = "check";
+      focusRowId = null;
+    } else {
+      return;
+    }
+    var rowId = row.id;
+    document.addEventListener("htmx:oobAfterSwap", function restore() {
+      document.removeEventListener("htmx:oobAfterSwap", restore);
+      if (document.activeElement === document.body || !document.activeElement) refocus(rowId, className);
+    });
+  });
+
+  // --- failed requests: say so, and offer to try again ---------------------------------
+  function errorToast(text, retry) {
+    var region = document.getElementById("toasts");
+    if (!region) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-error";
+    toast.setAttribute("data-toast", "");
+    toast.setAttribute("role", "alert");
+    toast.setAttribute("data-sticky", ""); // stays until retried or dismissed
+    var message = document.createElement("p");
+    message.className = "toast-text";
+    message.textContent = text;
+    toast.appendChild(message);
+    if (retry) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small toast-action";
+      button.textContent = "Retry";
+      button.addEventListener("click", function () { toast.remove(); retry(); });
+      toast.appendChild(button);
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("data-dismiss", "");
+    close.setAttribute("aria-label", "Dismiss notification");
+    close.textContent = "×";
+    toast.appendChild(close);
+    region.querySelectorAll(".toast-error").forEach(function (old) { old.remove(); }); // one at a time
+    region.appendChild(toast);
+  }
+
+  function retryOf(detail) {
+    var elt = detail.elt;
+    var config = detail.requestConfig || {};
+    var trigger = config.triggeringEvent && config.triggeringEvent.type;
+    if (!elt || !trigger || !document.body.contains(elt)) return null;
+    return function () { htmx.trigger(elt, trigger); };
+  }
+
+  function failureText(status) {
+    if (status === 404) return "That item no longer exists. Reload the page to see the current list.";
+    if (status === 403) return "The page is out of date. Reload it and try again.";
+    if (status === 429) return "Too many requests. Wait a moment and try again.";
+    return "Something went wrong on the server (" + status + ").";
+  }
+  document.addEventListener("htmx:sendError", function (evt) {
+    errorToast("Couldn't reach the server. Check your connection.", retryOf(evt.detail));
+  });
+  document.addEventListener("htmx:responseError", function (evt) {
+    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
+    errorToast(failureText(status), status >= 500 || status === 429 ? retryOf(evt.detail) : null);
+  });
+
   // --- quick add --------------------------------------------------------------------------
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (form && form.id === "quick-add" && evt.detail.successful) {
+      // reset() restores the value the form was rendered with, which after a rejected
+      // title is that title: clear the defaults first.
+      form.querySelectorAll("input[type=text]").forEach(function (input) { input.defaultValue = ""; });
       form.reset();
       var error = document.getElementById("quick-add-error");
       if (error) error.remove();
@@ -199,7 +369,7 @@
   var TOAST_MS = 8000;
 
   function scheduleDismiss(toast) {
-    if (toast.dataset.scheduled) return;
+    if (toast.dataset.scheduled || toast.hasAttribute("data-sticky")) return;
     toast.dataset.scheduled = "1";
     var timer = setTimeout(function () { toast.remove(); }, TOAST_MS);
     // Hovering or focusing a toast keeps it, so it can be read and its link followed.
@@ -236,8 +406,18 @@
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
     else fn();
   }
+  // --- the filter panel: folded on a phone, always open on a wider screen ----------------
+  function foldFilters() {
+    var panel = document.getElementById("filter-panel");
+    if (!panel || !window.matchMedia) return;
+    var narrow = window.matchMedia("(max-width: 639px)");
+    if (narrow.matches && !panel.hasAttribute("data-active")) panel.open = false;
+    narrow.addEventListener("change", function () { if (!narrow.matches) panel.open = true; });
+  }
+
   ready(function () {
     watchToasts();
     suggestTimezone();
+    foldFilters();
   });
 })();

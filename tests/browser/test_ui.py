@@ -427,9 +427,17 @@ def test_list_on_a_laptop_and_at_375_pixels(browser, server, expect):
         server.api("heidi", "POST", "/todos", json={"title": title, **extra})
     desktop = sign_in(browser, server, "heidi", viewport={"width": 1100, "height": 760})
     expect(desktop.page.locator("#task-rows > li")).to_have_count(4)
+    expect(desktop.page.get_by_label("Search")).to_be_visible()  # no disclosure on a laptop
     desktop.page.screenshot(path=SCREENSHOTS / "task-list.png", full_page=True)
     desktop.assert_clean()
     desktop.context.close()
+    dark = sign_in(
+        browser, server, "heidi", viewport={"width": 1100, "height": 760}, color_scheme="dark"
+    )
+    expect(dark.page.locator("#task-rows > li")).to_have_count(4)
+    dark.page.screenshot(path=SCREENSHOTS / "task-list-dark.png", full_page=True)
+    dark.assert_clean()
+    dark.context.close()
 
     session = sign_in(
         browser,
@@ -443,7 +451,19 @@ def test_list_on_a_laptop_and_at_375_pixels(browser, server, expect):
     page = session.page
     expect(page.locator("#task-rows > li")).to_have_count(4)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    # The header keeps "Log out" on the row of the other links; the filters fold away, so
+    # the first task shows without scrolling.
+    tasks_link = page.get_by_role("link", name=re.compile("^Tasks")).bounding_box()
+    log_out = page.get_by_role("button", name="Log out").bounding_box()
+    assert abs(log_out["y"] - tasks_link["y"]) < tasks_link["height"], (tasks_link, log_out)
+    assert log_out["height"] <= tasks_link["height"] + 2, (tasks_link, log_out)  # one line
+    expect(page.get_by_label("Search")).to_be_hidden()
+    first_row = page.locator("#task-rows > li").first.bounding_box()
+    assert first_row["y"] + first_row["height"] <= 812, first_row
     page.screenshot(path=SCREENSHOTS / "mobile-list.png", full_page=True)
+    page.get_by_text("Filters", exact=True).click()
+    expect(page.get_by_label("Search")).to_be_visible()
+    page.get_by_text("Filters", exact=True).click()
     page.get_by_label("Quick add a task").fill("Call the bank")
     page.get_by_role("button", name="Add", exact=True).click()
     expect(session.row("Call the bank")).to_have_count(1)

@@ -227,6 +227,18 @@ class TestListLinks:
             {"name": "gone", "count": 0, "selected": True},
         ]
 
+    def test_tag_options_sort_naturally(self):
+        known = [{"name": name, "count": 1} for name in ("tag10", "Tag2", "tag1", "alpha")]
+        names = [option["name"] for option in tag_options(known, [])]
+        assert names == ["alpha", "tag1", "Tag2", "tag10"]
+
+    def test_a_rows_tags_sort_naturally_from_a_snapshot(self):
+        row = TaskRow.from_snapshot({"task_id": 1, "tags": ["tag11", "tag2", "Tag10", "tag1"]})
+        assert row.tags == ["tag1", "tag2", "Tag10", "tag11"]
+
+    def test_the_history_lists_tags_naturally(self):
+        assert change_text("tags", ["tag10", "tag9"]) == "tag9, tag10"
+
     def test_filter_errors_name_the_parameter(self):
         assert filter_errors({"due_after": ["Enter a valid date/time."]}) == [
             "Due after: Enter a valid date/time."
