@@ -98,9 +98,12 @@ def test_a_server_restart_shows_offline_errors_with_retry_and_reconnects(browser
         page = session.page
         banner = page.locator("#offline-banner")
         expect(banner).to_be_hidden()
+        # The socket must be up before the server goes away (a slow machine may still be
+        # connecting, and a socket that never opened is not "offline").
+        expect(page.locator("html")).to_have_attribute("data-live", "open", timeout=15_000)
 
         server.stop_web()
-        expect(banner).to_be_visible()
+        expect(banner).to_be_visible(timeout=15_000)
         expect(banner).to_contain_text("Offline")
         expect(page.locator("html")).to_have_attribute("data-live", "closed")
 
