@@ -18,6 +18,7 @@ from tasks.api import router as tasks_router
 from tasks.services import VersionConflict
 from todo_project.accounts.api import JWTAuth
 from todo_project.accounts.api import router as accounts_router
+from todo_project.accounts.middleware import too_many
 from todo_project.accounts.throttle import RateLimited
 
 
@@ -107,9 +108,8 @@ def on_auth_failed(request: HttpRequest, exc: AuthenticationError) -> HttpRespon
 
 @api.exception_handler(RateLimited)
 def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    response = api.create_response(request, {"detail": exc.message}, status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
+    # ninja catches the refusal before the throttle's middleware could: the same answer.
+    return too_many(request, exc)
 
 
 @api.exception_handler(VersionConflict)

@@ -72,23 +72,23 @@ def _parsed(text: str) -> RateLimitItem:
     return parse(text)
 
 
-def _retry_after(rule: Limit, *key: str) -> int:
+def _refused(rule: Limit, *key: str) -> RateLimited:
     reset = limiter().get_window_stats(rule.item, rule.name, *key).reset_time
-    return math.ceil(reset - time.time())
+    return RateLimited(f"{rule.message} Try again later.", math.ceil(reset - time.time()))
 
 
 def hit(name: str, *key: str) -> None:
     """Count one attempt; RateLimited if it is one too many."""
     rule = limit(name)
     if not limiter().hit(rule.item, rule.name, *key):
-        raise RateLimited(f"{rule.message} Try again later.", _retry_after(rule, *key))
+        raise _refused(rule, *key)
 
 
 def check(name: str, *key: str) -> None:
     """RateLimited if the limit is reached, without counting an attempt."""
     rule = limit(name)
     if not limiter().test(rule.item, rule.name, *key):
-        raise RateLimited(f"{rule.message} Try again later.", _retry_after(rule, *key))
+        raise _refused(rule, *key)
 
 
 def clear(name: str, *key: str) -> None:
