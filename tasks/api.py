@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS, ErrorOut
+from todo_project.api_types import NO_NUL
 
 from . import selectors, services
 from .models import ActivityEntry, Task
@@ -16,6 +17,7 @@ from .schemas import (
     PriorityName,
     SortField,
     StatusName,
+    TagFilter,
     TagOut,
     TaskListOut,
     TaskOut,
@@ -61,8 +63,10 @@ PRECONDITION = {412: ErrorOut}
 def list_todos(
     request: HttpRequest,
     priority: list[PriorityName] = Query(None, description="Any of these (repeatable)."),
-    tag: list[str] = Query(None, description="All of these tags (repeatable)."),
-    search: str | None = Query(None, max_length=200, description="Words in title/description."),
+    tag: list[TagFilter] = Query(None, description="All of these tags (repeatable)."),
+    search: str | None = Query(
+        None, max_length=200, pattern=NO_NUL, description="Words in title/description."
+    ),
     status: StatusName = StatusName.ALL,
     due_before: datetime | None = None,
     due_after: datetime | None = None,

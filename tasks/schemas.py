@@ -5,10 +5,15 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, BaseModel, ConfigDict, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic import Field as PydanticField
 
-from todo_project.api_types import Instant
+from todo_project.api_types import JSON_INTEGER, NO_NUL, AwareInstant, Instant
 
 from .filters import ListStatus, SortOrder
 from .filters import SortField as SortField
@@ -31,8 +36,6 @@ def omittable(**constraints: Any) -> Any:
     return Field(default=None, json_schema_extra=_drop_default, **constraints)
 
 
-#: Text may hold anything but NUL (PostgreSQL cannot store it).
-NO_NUL = r"^[^\x00]*$"
 Title = Annotated[
     str,
     Field(
@@ -52,6 +55,8 @@ TagName = Annotated[
         description=f"1-{TAG_MAX_LENGTH} characters, not only white space; trimmed.",
     ),
 ]
+#: A tag the list filters by: any text but NUL (a tag nobody has matches nothing).
+TagFilter = Annotated[str, Field(pattern=NO_NUL)]
 Tags = Annotated[
     list[TagName],
     Field(
@@ -65,7 +70,9 @@ Rule = Annotated[
         max_length=RECURRENCE_MAX_LENGTH,
         pattern=NO_NUL,
         description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE (empty: no repeat). "
-        "Needs a due date.",
+        "Needs a due date, and must produce a date after it (COUNT=1, an UNTIL before it or "
+        "30 February never do). FREQ DAILY, WEEKLY, MONTHLY or YEARLY; the time of day comes "
+        "from the due date (no BYHOUR, BYMINUTE, BYSECOND).",
     ),
 ]
 # The services check the name (one message for API and forms); the schema lists them all.
@@ -81,26 +88,58 @@ Zone = Annotated[
 ]
 ReminderOffset = Annotated[
     int,
-    Field(
+    PydanticField(
         ge=0,
         le=MAX_REMINDER_OFFSET_MINUTES,
         description="Remind this many minutes before the due date (kept by repeats).",
     ),
+    JSON_INTEGER,
 ]
+
+
+def _given(*names: str, **schemas: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema: these fields are present and not null (or match their schemas)."""
+    return {
+        "required": list(names),
+        "properties": {name: schemas.get(name, {"not": {"type": "null"}}) for name in names},
+    }
+
+
+def _write_rules(schema: dict[str, Any]) -> None:
+    """The rules between fields of a new or replaced task, stated in the document so that a
+    generated client knows them (the services enforce the same, naming the field)."""
+    schema["allOf"] = [
+        {
+            "not": _given("reminder_at", "reminder_offset_minutes"),
+            "description": "Give either reminder_at or reminder_offset_minutes, not both.",
+        },
+        {
+            "if": _given("reminder_offset_minutes"),
+            "then": _given("due_date"),
+            "description": "A reminder before the due date needs a due date.",
+        },
+        {
+            "if": _given(
+                "recurrence", recurrence={"type": "string", "pattern": not_blank_pattern()}
+            ),
+            "then": _given("due_date"),
+            "description": "A recurring task needs a due date.",
+        },
+    ]
 
 
 class TaskWrite(BaseModel):
     """Fields of a task a client sets. Naive date-times are rejected: give an offset or Z.
     A field the API does not know is an error, not ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_write_rules)
 
     title: Title
     description: Description = ""
     priority: PriorityName = "medium"
     tags: Tags = PydanticField(default_factory=list)
-    due_date: AwareDatetime | None = None
-    reminder_at: AwareDatetime | None = Field(None, description="Absolute reminder time.")
+    due_date: AwareInstant | None = None
+    reminder_at: AwareInstant | None = Field(None, description="Absolute reminder time.")
     reminder_offset_minutes: ReminderOffset | None = None
     recurrence: Rule | None = None
     timezone: Zone | None = Field(None, description="Default: the user's time zone.")
@@ -116,8 +155,8 @@ class TaskPatch(BaseModel):
     description: Description = omittable()
     priority: PriorityName = omittable()
     tags: Tags = omittable()
-    due_date: AwareDatetime | None = None
-    reminder_at: AwareDatetime | None = None
+    due_date: AwareInstant | None = None
+    reminder_at: AwareInstant | None = None
     reminder_offset_minutes: ReminderOffset | None = None
     recurrence: Rule | None = None
     timezone: Zone = omittable()

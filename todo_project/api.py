@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
@@ -47,6 +49,42 @@ api = NinjaAPI(
     # (a control in a control, which screen readers cannot reach).
     docs=Swagger(settings={"deepLinking": False}),
 )
+
+
+UNKNOWN_PARAMETER = "Unknown query parameter."
+View = Callable[..., HttpResponse]
+
+
+def refuse_unknown_query_parameters(run: View) -> View:
+    """A query parameter the operation does not declare is a 422 that names it, like an
+    unknown body field: a typo (`?stauts=done`) must not silently list everything.
+
+    A ninja "view" decorator: it wraps each operation's run, which is bound to the
+    operation, so the declared names come from the operation's own query model.
+    """
+    operation = run.__self__  # type: ignore[attr-defined]
+    declared = frozenset(
+        name
+        for model in operation.models
+        if model.__ninja_param_source__ == "query"
+        for name in model.__ninja_flatten_map__
+    )
+
+    @functools.wraps(run)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        unknown = sorted(set(request.GET) - declared)
+        if unknown:
+            detail = [
+                {"loc": ["query", name], "msg": UNKNOWN_PARAMETER, "type": "extra_forbidden"}
+                for name in unknown
+            ]
+            return api.create_response(request, {"detail": detail}, status=422)
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+api.add_decorator(refuse_unknown_query_parameters, mode="view")
 api.add_router("", accounts_router)
 api.add_router("", tasks_router)
 api.add_router("", notifications_router)

@@ -4,6 +4,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -423,6 +424,71 @@ class TestContract:
         patched = api.patch(f"/api/todos/{task['id']}", {"colour": "red"})
         assert patched.status_code == 422
         assert patched.json()["detail"][0]["loc"] == ["body", "colour"]
+
+    def test_unknown_query_parameters_are_422_naming_them(self, api):
+        response = api.get("/api/todos?stauts=done&status=completed")
+        assert response.status_code == 422
+        assert response.json()["detail"] == [
+            {
+                "loc": ["query", "stauts"],
+                "msg": "Unknown query parameter.",
+                "type": "extra_forbidden",
+            }
+        ]
+        # Also where the operation declares no query parameter at all.
+        created = api.post("/api/todos?draft=1", {"title": "x"})
+        assert created.status_code == 422
+        assert created.json()["detail"][0]["loc"] == ["query", "draft"]
+        assert Task.objects.count() == 0
+        assert api.get("/api/todos?status=completed&tag=a&tag=b").status_code == 200
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("due_date", 0),  # lax pydantic: 1970-01-01
+            ("due_date", 1.5e9),
+            ("reminder_offset_minutes", False),  # lax pydantic: 0
+            ("reminder_offset_minutes", "30"),
+            ("reminder_offset_minutes", 2.5),
+        ],
+    )
+    def test_values_must_have_their_json_type(self, api, field, value):
+        body = {"title": "x", "due_date": "2027-01-31T09:30:00Z", field: value}
+        response = api.post("/api/todos", body)
+        assert response.status_code == 422, response.content
+        assert response.json()["detail"][0]["loc"] == ["body", field]
+        assert Task.objects.count() == 0
+
+    def test_an_integral_number_is_an_integer(self, api):
+        # JSON Schema counts 30.0 as an integer, so a client generated from it may send it.
+        body = {"title": "x", "due_date": "2027-01-31T09:30:00Z", "reminder_offset_minutes": 30.0}
+        response = api.post("/api/todos", body)
+        assert response.status_code == 201
+        assert response.json()["reminder_at"] == "2027-01-31T09:00:00.000000Z"
+
+    def test_the_document_states_the_rules_between_fields(self, api):
+        rules = api.get("/api/openapi.json").json()["components"]["schemas"]["TaskWrite"]["allOf"]
+        described = {rule["description"] for rule in rules}
+        assert described == {
+            "Give either reminder_at or reminder_offset_minutes, not both.",
+            "A reminder before the due date needs a due date.",
+            "A recurring task needs a due date.",
+        }
+        validator = jsonschema.Draft202012Validator({"allOf": rules})
+        due = "2027-01-31T09:30:00Z"
+        assert validator.is_valid({"title": "x", "recurrence": "FREQ=DAILY", "due_date": due})
+        assert validator.is_valid({"title": "x", "recurrence": "  ", "due_date": None})
+        assert validator.is_valid(
+            {"title": "x", "reminder_at": due, "reminder_offset_minutes": None}
+        )
+        for body in (
+            {"title": "x", "recurrence": "FREQ=DAILY"},
+            {"title": "x", "reminder_offset_minutes": 5, "due_date": None},
+            {"title": "x", "reminder_at": due, "reminder_offset_minutes": 5, "due_date": due},
+        ):
+            assert not validator.is_valid(body), body
+            assert api.post("/api/todos", body).status_code == 422, body
+        assert Task.objects.count() == 0
 
     def test_patch_with_a_non_object_changes_nothing(self, api):
         task = api.post("/api/todos", {"title": "keep me"}).json()

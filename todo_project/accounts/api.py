@@ -5,10 +5,10 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
-from pydantic import field_validator
+from pydantic import ConfigDict
 
 from todo_project.api_errors import AUTH_ERRORS, ErrorOut
-from todo_project.api_types import Instant
+from todo_project.api_types import NO_NUL, Instant
 
 from . import tokens
 from .models import TokenFamily, User
@@ -27,21 +27,17 @@ class JWTAuth(HttpBearer):
         return identity.user
 
 
-def _no_nul(value: str) -> str:
-    # Nothing with NUL can name a user, and PostgreSQL would refuse to even look it up.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 class TokenIn(Schema):
-    username: str = Field(..., max_length=150)
-    password: str = Field(..., max_length=4096)
+    # Nothing with NUL can name a user, and PostgreSQL would refuse to even look it up.
+    model_config = ConfigDict(extra="forbid")
 
-    _check = field_validator("username", "password")(_no_nul)
+    username: str = Field(..., max_length=150, pattern=NO_NUL)
+    password: str = Field(..., max_length=4096, pattern=NO_NUL)
 
 
 class RefreshIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     refresh: str
 
 
