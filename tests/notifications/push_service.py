@@ -19,6 +19,16 @@ import http_ece
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid, b64urlencode
+
+from notifications.webpush import public_key_text
+
+#: The server's VAPID identity in these tests.
+_vapid = Vapid()
+_vapid.generate_keys()
+PRIVATE_KEY = b64urlencode(_vapid.private_key.private_numbers().private_value.to_bytes(32, "big"))
+PUBLIC_KEY = public_key_text(_vapid.public_key)
+SUBJECT = "mailto:ops@example.com"
 
 
 def b64url(raw: bytes) -> str:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from py_vapid import Vapid, b64urlencode
 
 from notifications import webpush
 from notifications.models import Notification
@@ -26,32 +24,9 @@ from tasks import services
 from todo_project.eventbus.dispatch import DatabaseDedup, dispatch
 from todo_project.eventbus.envelope import TASK_UPDATES, Event, build_event
 
-from .push_service import BrowserKeys, PushService
+from .push_service import PUBLIC_KEY, SUBJECT, BrowserKeys, PushService
 
 pytestmark = pytest.mark.django_db
-
-_vapid = Vapid()
-_vapid.generate_keys()
-PRIVATE_KEY = b64urlencode(_vapid.private_key.private_numbers().private_value.to_bytes(32, "big"))
-PUBLIC_KEY = webpush.public_key_text(_vapid.public_key)
-SUBJECT = "mailto:ops@example.com"
-
-
-@pytest.fixture
-def push_settings(settings):
-    settings.WEBPUSH_VAPID_PRIVATE_KEY = PRIVATE_KEY
-    settings.WEBPUSH_VAPID_PUBLIC_KEY = ""
-    settings.WEBPUSH_VAPID_SUBJECT = SUBJECT
-    settings.WEBPUSH_ALLOW_PRIVATE_TARGETS = True
-    settings.WEBPUSH_MAX_ATTEMPTS = 4
-    settings.EVENT_BACKEND = "local"
-    return settings
-
-
-@pytest.fixture
-def push_service(push_settings) -> Iterator[PushService]:
-    with PushService(vapid_public_key=PUBLIC_KEY, subject=SUBJECT) as service:
-        yield service
 
 
 def reminder(user, title: str = "Pay rent") -> Notification:
