@@ -81,6 +81,7 @@
     }
     await navigator.serviceWorker.register(card.dataset.swUrl, { scope: "/" });
     const registration = await navigator.serviceWorker.ready;
+    say("Subscribing at this browser's push service…");
     const subscription =
       (await registration.pushManager.getSubscription()) ||
       (await registration.pushManager.subscribe({
