@@ -389,9 +389,13 @@ def deliver(
     ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return DeliveryResult("skipped", detail="not pending or not due")
-    delivery = PushDelivery.objects.select_related("subscription", "notification").get(
-        pk=delivery_id
+    delivery = (
+        PushDelivery.objects.select_related("subscription", "notification")
+        .filter(pk=delivery_id)
+        .first()
     )
+    if delivery is None:  # its subscription was removed since
+        return DeliveryResult("skipped", detail="removed")
     payload = push_payload(delivery.notification)
     try:
         response = send_push(
