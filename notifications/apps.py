@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class NotificationsConfig(AppConfig):
@@ -6,8 +7,18 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from todo_project.eventbus.registry import register_handlers
+        from todo_project.eventbus import registry
 
-        from . import handlers
+        from . import handlers, webpush
 
-        register_handlers(handlers.HANDLERS)
+        registry.register_handlers(handlers.HANDLERS)
+        checks.register(webpush.check_vapid_settings)
+        # Web push: sent beside the local bus, or retried by Dapr jobs in the worker.
+        registry.register_local_loop("webpush-delivery", webpush.PushDeliveryLoop)
+        registry.register_job_route(
+            registry.JobRoute(
+                prefix=webpush.JOB_PREFIX,
+                trigger=webpush.handle_job_trigger,
+                catch_up=webpush.catch_up,
+            )
+        )

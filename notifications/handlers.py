@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks.reminders import REMINDER_DUE
-from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
+from todo_project.eventbus.envelope import REMINDERS, TASK_UPDATES, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
-from .services import DueReminder, notifications_create_for_reminders
+from . import webpush
+from .services import NOTIFICATION_CREATED, DueReminder, notifications_create_for_reminders
 
 
 def on_reminder_due(events: Sequence[Event]) -> None:
@@ -35,5 +36,11 @@ HANDLERS = [
         topic=REMINDERS,
         func=on_reminder_due,
         event_types=frozenset({REMINDER_DUE}),
+    ),
+    Handler(
+        name="notifications.webpush",
+        topic=TASK_UPDATES,
+        func=webpush.on_notification_created,
+        event_types=frozenset({NOTIFICATION_CREATED}),
     ),
 ]

@@ -47,3 +47,8 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+from .webpush_models import PushDelivery, PushSubscription  # noqa: E402
+
+__all__ = ["Notification", "PushDelivery", "PushSubscription"]

@@ -294,6 +294,19 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "todo@localhost")
 
+# Web push of reminders (notifications/webpush.py). Off until a VAPID key pair is set
+# (`manage.py webpush_keys` makes one); the public key may be left out, it follows from
+# the private one. The subject is the contact push services may write to (mailto: or https:).
+WEBPUSH_VAPID_PRIVATE_KEY = os.environ.get("WEBPUSH_VAPID_PRIVATE_KEY", "")
+WEBPUSH_VAPID_PUBLIC_KEY = os.environ.get("WEBPUSH_VAPID_PUBLIC_KEY", "")
+WEBPUSH_VAPID_SUBJECT = os.environ.get("WEBPUSH_VAPID_SUBJECT", f"mailto:{DEFAULT_FROM_EMAIL}")
+WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 12 * 3600)
+WEBPUSH_TIMEOUT_SECONDS = float(os.environ.get("WEBPUSH_TIMEOUT_SECONDS", "10"))
+WEBPUSH_MAX_ATTEMPTS = env_int("WEBPUSH_MAX_ATTEMPTS", 6)
+# Push endpoints must be https on a public address; true lets http and private, loopback
+# and link-local targets through (a test push service on 127.0.0.1).
+WEBPUSH_ALLOW_PRIVATE_TARGETS = env_bool("WEBPUSH_ALLOW_PRIVATE_TARGETS", default=False)
+
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.notifications.push_service import PRIVATE_KEY
+
 from .conftest import PASSWORD, Server, run_server
 
 pytestmark = pytest.mark.browser
@@ -27,7 +29,8 @@ DARK_BACKGROUND = "rgb(15, 19, 26)"
 @pytest.fixture(scope="module")
 def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # One sign-up an hour from an address: the second attempt is answered by the 429 page.
-    overrides = {"RATE_LIMIT_SIGNUPS": "1/hour"}
+    # Web push on, so the settings page shows its Push reminders card.
+    overrides = {"RATE_LIMIT_SIGNUPS": "1/hour", "WEBPUSH_VAPID_PRIVATE_KEY": PRIVATE_KEY}
     with run_server(tmp_path_factory.mktemp("axe"), env_overrides=overrides) as running:
         yield running
 
@@ -114,6 +117,8 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
     expect(page.locator("#notification-items > li").first).to_be_visible()
     visit("inbox", "/notifications/")
     visit("settings", "/accounts/settings/")
+    expect(page.get_by_role("button", name="Enable push reminders")).to_be_visible()
+    check("settings, push reminders card")
     visit("password change", "/accounts/password/")
     visit("api docs", "/api/docs")
     expect(page.locator(".swagger-ui")).to_be_visible()

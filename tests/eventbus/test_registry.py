@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications import webpush
 from tasks import reminders
 from todo_project.eventbus import registry
 from todo_project.eventbus.envelope import REMINDERS, TASK_EVENTS, TASK_UPDATES
@@ -32,11 +33,18 @@ def test_the_apps_register_their_handlers_loops_and_job_routes_when_django_start
         (TASK_EVENTS, "tasks.reminder_schedule"),
         (REMINDERS, "notifications.reminder"),
         (TASK_UPDATES, "realtime.push"),
+        (TASK_UPDATES, "notifications.webpush"),
     } <= names
-    assert [type(loop) for loop in registry.local_loops()] == [reminders.ReminderScheduler]
+    assert [type(loop) for loop in registry.local_loops()] == [
+        reminders.ReminderScheduler,
+        webpush.PushDeliveryLoop,
+    ]
     route = registry.job_route_for("reminder-task-42")
     assert route is not None and route.trigger is reminders.handle_job_trigger
     assert route.catch_up is reminders.fire_missed_reminders
+    push = registry.job_route_for("webpush-delivery-7")
+    assert push is not None and push.trigger is webpush.handle_job_trigger
+    assert push.catch_up is webpush.catch_up
 
 
 def test_handlers_are_listed_by_topic_in_registration_order(empty) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.webpush import PushDeliveryLoop
 from tasks.reminders import ReminderScheduler
 from todo_project.eventbus import publishers, registry
 from todo_project.eventbus.notify import OutboxListener
@@ -18,8 +19,13 @@ def test_embedded_mode_runs_the_relay_then_the_loops_the_apps_registered(setting
     settings.RUN_EMBEDDED_WORKER = True
     loops = background_loops()
     listener = [OutboxListener] if settings.IS_POSTGRES else []
-    assert [type(loop) for loop in loops] == [*listener, RelayLoop, ReminderScheduler]
-    assert isinstance(loops[-2].publisher, LocalBus)
+    assert [type(loop) for loop in loops] == [
+        *listener,
+        RelayLoop,
+        ReminderScheduler,
+        PushDeliveryLoop,
+    ]
+    assert isinstance(loops[len(listener)].publisher, LocalBus)
 
 
 def test_a_loop_registered_by_an_app_runs_beside_the_local_bus(settings, monkeypatch):
