@@ -9,6 +9,7 @@ from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
 from .services import DueReminder, notifications_create_for_reminders
+from .webhook_handlers import WEBHOOK_HANDLERS
 
 
 def on_reminder_due(events: Sequence[Event]) -> None:
@@ -36,4 +37,5 @@ HANDLERS = [
         func=on_reminder_due,
         event_types=frozenset({REMINDER_DUE}),
     ),
+    *WEBHOOK_HANDLERS,
 ]

@@ -8,6 +8,7 @@ from django.db.models import Q
 class Notification(models.Model):
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Reminder"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -47,3 +48,13 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+# Declared in their own module; imported here so that Django finds them.
+from .webhook_models import (  # noqa: E402
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+__all__ = ["Notification", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
