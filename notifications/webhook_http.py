@@ -99,7 +99,7 @@ def resolve_target(url: str, *, allow_private: bool) -> Target:
     host, port = check_url_form(url, allow_private=allow_private)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise TargetRefused(f"The host {host} could not be resolved ({exc}).") from None
     addresses: list[IPAddress] = []
     for info in infos:

@@ -14,6 +14,7 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
 from notifications.api import router as notifications_router
+from notifications.webhook_api import router as webhooks_router
 from tasks.api import router as tasks_router
 from tasks.services import VersionConflict
 from todo_project.accounts.api import JWTAuth
@@ -50,6 +51,7 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("", tasks_router)
 api.add_router("", notifications_router)
+api.add_router("", webhooks_router)
 
 
 def _validation_detail(exc: ValidationError, location: str) -> list[dict[str, object]]:
