@@ -11,3 +11,6 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     raw_id_fields = ("user", "task")
     date_hierarchy = "created_at"
+
+
+from . import webhook_admin  # noqa: E402, F401  (registers the webhook models)
