@@ -22,6 +22,8 @@ from .webhook_models import WebhookDelivery, WebhookEndpoint
 LIST_TEMPLATE = "notifications/webhooks.html"
 DETAIL_TEMPLATE = "notifications/webhooks_detail.html"
 LOG_SIZE = 50
+#: Session slot for a secret just made: the page after the redirect shows it, once.
+NEW_SECRET = "webhook_new_secret"
 
 
 def _endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
@@ -45,7 +47,6 @@ def _detail(
     endpoint: WebhookEndpoint,
     form: WebhookEndpointEditForm | None = None,
     *,
-    secret: str = "",
     status: int = 200,
 ) -> HttpResponse:
     form = form or WebhookEndpointEditForm(
@@ -56,6 +57,11 @@ def _detail(
             "enabled": endpoint.is_enabled,
         }
     )
+    shown = request.session.get(NEW_SECRET)
+    secret = ""
+    if isinstance(shown, dict) and shown.get("endpoint") == endpoint.pk:
+        secret = str(shown["secret"])
+        del request.session[NEW_SECRET]
     context = {
         "form": form,
         "new_secret": secret,
@@ -81,8 +87,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            # No redirect: the secret is shown on this answer only.
-            return _detail(request, endpoint, secret=endpoint.secret, status=201)
+            return _show_secret_once(request, endpoint)
     context = {
         "form": form,
         "endpoints": list(webhook_selectors.webhook_endpoint_list(user=request.user)),  # type: ignore[arg-type]
@@ -141,7 +146,14 @@ def _log_response(request: HttpRequest, endpoint: WebhookEndpoint) -> HttpRespon
 @require_POST
 def webhook_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = webhooks.webhook_secret_rotate(endpoint=_endpoint(request, endpoint_id))
-    return _detail(request, endpoint, secret=endpoint.secret)
+    return _show_secret_once(request, endpoint)
+
+
+def _show_secret_once(request: HttpRequest, endpoint: WebhookEndpoint) -> HttpResponse:
+    """Redirect to the endpoint's page, which shows the new secret this once (kept in the
+    server-side session until then, so a reload neither repeats the POST nor shows it)."""
+    request.session[NEW_SECRET] = {"endpoint": endpoint.pk, "secret": endpoint.secret}
+    return redirect("notifications:webhook_detail", endpoint_id=endpoint.pk)
 
 
 @login_required

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.notifications.receiver import Receiver
+
 from .conftest import PASSWORD, Server, run_server
 
 pytestmark = pytest.mark.browser
@@ -27,7 +29,7 @@ DARK_BACKGROUND = "rgb(15, 19, 26)"
 @pytest.fixture(scope="module")
 def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # One sign-up an hour from an address: the second attempt is answered by the 429 page.
-    overrides = {"RATE_LIMIT_SIGNUPS": "1/hour"}
+    overrides = {"RATE_LIMIT_SIGNUPS": "1/hour", "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"}
     with run_server(tmp_path_factory.mktemp("axe"), env_overrides=overrides) as running:
         yield running
 
@@ -114,6 +116,15 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
     expect(page.locator("#notification-items > li").first).to_be_visible()
     visit("inbox", "/notifications/")
     visit("settings", "/accounts/settings/")
+    with Receiver() as receiver:
+        hook = server.api(
+            USER, "POST", "/webhooks", json={"url": receiver.url, "events": ["task.created"]}
+        )
+        server.api(USER, "POST", f"/webhooks/{hook['id']}/test")
+        visit("webhooks", "/notifications/webhooks/")
+        page.goto(f"/notifications/webhooks/{hook['id']}/")
+        expect(page.locator("#delivery-log tbody tr").first).to_contain_text("Succeeded")
+        visit("webhook", f"/notifications/webhooks/{hook['id']}/")
     visit("password change", "/accounts/password/")
     visit("api docs", "/api/docs")
     expect(page.locator(".swagger-ui")).to_be_visible()

@@ -3,10 +3,27 @@ every request and answers with the statuses it is given, in turn (the last one r
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@cache
+def readme_verify() -> Callable[[str, bytes, str], bool]:
+    """The signature check of the README's receiver example, run as a receiver would."""
+    text = README.read_text()
+    match = re.search(r"<!-- webhook-verify -->\n```python\n(.*?)```", text, re.DOTALL)
+    assert match, "the README lost its webhook verification example"
+    namespace: dict[str, Any] = {}
+    exec(compile(match.group(1), "README.md", "exec"), namespace)
+    return namespace["verify"]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,12 @@ def test_adding_an_endpoint_shows_its_secret_once(client, user):
         reverse("notifications:webhooks"),
         {"url": URL, "description": "My receiver", "events": ["task.created", "task.deleted"]},
     )
-    assert response.status_code == 201
     endpoint = WebhookEndpoint.objects.get(user=user)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("notifications:webhook_detail", args=[endpoint.pk])
     assert endpoint.events == ["task.created", "task.deleted"]
-    assert endpoint.secret in response.content.decode()
+    shown = client.get(response["Location"])
+    assert endpoint.secret in shown.content.decode()
     again = client.get(reverse("notifications:webhook_detail", args=[endpoint.pk]))
     assert endpoint.secret not in again.content.decode()
     listing = client.get(reverse("notifications:webhooks")).content.decode()
@@ -102,7 +104,7 @@ def test_the_log_shows_status_codes_and_response_times(client, endpoint, receive
 
 
 def test_rotating_shows_the_new_secret(client, endpoint):
-    response = client.post(reverse("notifications:webhook_rotate", args=[endpoint.pk]))
+    response = client.post(reverse("notifications:webhook_rotate", args=[endpoint.pk]), follow=True)
     endpoint.refresh_from_db()
     assert endpoint.secret in response.content.decode()
     assert "previous secret still signs" in response.content.decode()
