@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
 from . import webhook_selectors
-from .webhooks import delivery_wakeup, webhook_deliver_due
+from .webhooks import delivery_wakeup, webhook_deliver_due, webhook_log_prune
+
+#: How often the loop deletes the log past its retention.
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class WebhookDeliveryLoop(threading.Thread):
@@ -23,6 +27,7 @@ class WebhookDeliveryLoop(threading.Thread):
         super().__init__(name="webhook-delivery", daemon=True)
         self.poll_seconds = poll_seconds or settings.WEBHOOK_POLL_SECONDS
         self.stopping = threading.Event()
+        self._pruned_at: float | None = None
 
     def stop(self) -> None:
         self.stopping.set()
@@ -37,6 +42,10 @@ class WebhookDeliveryLoop(threading.Thread):
                     workers=settings.WEBHOOK_CONCURRENCY
                 ):
                     pass
+                now = time.monotonic()
+                if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY_SECONDS:
+                    self._pruned_at = now
+                    webhook_log_prune()
                 upcoming = webhook_selectors.next_delivery_at()
                 if upcoming is not None:
                     wait = (upcoming - timezone.now()).total_seconds()

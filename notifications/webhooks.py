@@ -392,6 +392,17 @@ def _record(delivery_id: int, result: AttemptResult, *, now: datetime) -> None:
     )
 
 
+def webhook_log_prune(*, now: datetime | None = None) -> int:
+    """Delete the deliveries (and their attempts) that finished more than
+    WEBHOOK_LOG_RETENTION_DAYS ago; returns how many deliveries went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
+    finished = WebhookDelivery.objects.filter(finished_at__lt=cutoff).exclude(
+        status=WebhookDelivery.Status.PENDING
+    )
+    deleted = finished.delete()[1]
+    return deleted.get(WebhookDelivery._meta.label, 0)
+
+
 def _disable(endpoint: WebhookEndpoint, *, reason: str, now: datetime) -> None:
     """Mark disabled (the caller saves) and give up its pending deliveries: a disabled
     endpoint receives nothing, and nothing piles up for it."""

@@ -276,6 +276,8 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
 # How long the previous secret still signs after a rotation (0: not at all).
 WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24)
 WEBHOOK_POLL_SECONDS = float(os.environ.get("WEBHOOK_POLL_SECONDS", "5"))
+# Finished deliveries (and their attempts) stay in the log this long.
+WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30)
 WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 4)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

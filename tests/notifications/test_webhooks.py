@@ -228,3 +228,19 @@ class TestDelivery:
         assert webhooks.webhook_deliver_due(workers=3) == 6
         assert len(receiver.requests) == 6
         assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+class TestLogRetention:
+    def test_prune_deletes_only_what_finished_before_the_retention(
+        self, user, allow_private, receiver, settings
+    ):
+        settings.WEBHOOK_LOG_RETENTION_DAYS = 30
+        endpoint = create(user, receiver.url)
+        old = webhooks.webhook_send_test(endpoint=endpoint)
+        webhooks.webhook_deliver_due()
+        pending = webhooks.webhook_send_test(endpoint=endpoint)
+        later = timezone.now() + timedelta(days=31)
+        assert webhooks.webhook_log_prune(now=timezone.now()) == 0
+        assert webhooks.webhook_log_prune(now=later) == 1
+        assert list(WebhookDelivery.objects.all()) == [pending]
+        assert not WebhookAttempt.objects.filter(delivery_id=old.pk).exists()
