@@ -304,7 +304,7 @@ def _attempt(delivery: WebhookDelivery, *, now: datetime) -> None:
     except Exception as exc:  # never lose the record of an attempt to a surprise
         logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
         result = AttemptResult(None, 0, f"{type(exc).__name__}: {exc}"[:500])
-    _record(delivery.pk, result, now=now)
+    _record(delivery, result, now=now)
 
 
 def endpoint_secrets(endpoint: WebhookEndpoint, *, now: datetime) -> list[str]:
@@ -343,12 +343,16 @@ def _send(delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now: datetime
     return AttemptResult(answer.status_code, answer.duration_ms, error)
 
 
-def _record(delivery_id: int, result: AttemptResult, *, now: datetime) -> None:
+def _record(claimed: WebhookDelivery, result: AttemptResult, *, now: datetime) -> None:
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-        if delivery is None:
+        # The endpoint first, then the delivery: the order in which updates and disabling
+        # lock them too.
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update().filter(pk=claimed.endpoint_id).first()
+        )
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=claimed.pk).first()
+        if endpoint is None or delivery is None:
             return  # the endpoint was deleted meanwhile
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         WebhookAttempt.objects.create(
             delivery=delivery,
             attempted_at=now,
@@ -362,6 +366,9 @@ def _record(delivery_id: int, result: AttemptResult, *, now: datetime) -> None:
             delivery.next_attempt_at = None
             endpoint.consecutive_failures = 0
         else:
+            endpoint.consecutive_failures += 1
+        # A delivery given up meanwhile (its endpoint was disabled) is not retried.
+        if not result.succeeded and delivery.status == WebhookDelivery.Status.PENDING:
             attempts = delivery.attempts.count()
             if attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
                 delivery.status = WebhookDelivery.Status.FAILED
@@ -369,7 +376,6 @@ def _record(delivery_id: int, result: AttemptResult, *, now: datetime) -> None:
                 delivery.next_attempt_at = None
             else:
                 delivery.next_attempt_at = now + retry_delay(attempts)
-            endpoint.consecutive_failures += 1
         delivery.save(update_fields=["status", "finished_at", "next_attempt_at"])
         if (
             endpoint.is_enabled
@@ -385,8 +391,8 @@ def _record(delivery_id: int, result: AttemptResult, *, now: datetime) -> None:
     log = logger.info if result.succeeded else logger.warning
     log(
         "webhook delivery %s to endpoint %s: %s in %d ms",
-        delivery_id,
-        delivery.endpoint_id,
+        claimed.pk,
+        claimed.endpoint_id,
         result.status_code or result.error,
         result.duration_ms,
     )
