@@ -76,6 +76,8 @@ class Target:
 
 def check_url_form(url: str, *, allow_private: bool) -> tuple[str, int]:
     """(host, port) of a URL that may be called, or TargetRefused saying why not."""
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url.strip()):
+        raise TargetRefused("The URL may not contain spaces or control characters.")
     try:
         parts = urlsplit(url.strip())
         port = parts.port

@@ -88,6 +88,8 @@ def clean_events(values: Any) -> list[str]:
 
 def clean_description(value: Any) -> str:
     description = " ".join(str(value or "").split())
+    if "\x00" in description:
+        raise ValidationError({"description": "The description may not contain NUL characters."})
     if len(description) > 200:
         raise ValidationError({"description": "At most 200 characters."})
     return description

@@ -93,6 +93,9 @@ def test_a_public_address_is_pinned_with_the_host_kept_for_tls(monkeypatch):
         ("https://user:pw@example.com/hook", "user name or password"),
         ("https:///hook", "host name"),
         ("https://example.com:99999/", "Not a valid URL"),
+        ("https://93.184.215.14/a\x00b", "control characters"),
+        ("https://93.184.215.14/a b", "spaces"),
+        ("https://exa\x00mple.com/", "control characters"),
     ],
 )
 def test_malformed_or_plain_http_urls_are_refused(url, message):

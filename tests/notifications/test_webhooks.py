@@ -50,6 +50,22 @@ class TestRegistration:
             ({"url": "https://93.184.215.14/", "events": []}, "events"),
             ({"url": "https://93.184.215.14/", "events": ["task.exploded"]}, "events"),
             ({"url": "https://93.184.215.14/", "events": "task.created"}, "events"),
+            (
+                {
+                    "url": "https://93.184.215.14/",
+                    "events": ["task.created"],
+                    "description": "a\x00",
+                },
+                "description",
+            ),
+            (
+                {
+                    "url": "https://93.184.215.14/",
+                    "events": ["task.created"],
+                    "description": "x" * 201,
+                },
+                "description",
+            ),
         ],
     )
     def test_bad_input_names_the_field(self, user, data, field):
