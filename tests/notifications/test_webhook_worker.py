@@ -9,7 +9,6 @@ import pytest
 from notifications import webhooks
 from notifications.webhook_worker import WebhookDeliveryLoop
 from tasks import services
-from todo_project.eventbus.registry import worker_loops
 from todo_project.eventbus.runtime import embedded_loops
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,5 +55,16 @@ def test_the_embedded_runtime_delivers_an_action_end_to_end(user, allow_private,
             loop.join(timeout=10)
 
 
-def test_the_loop_is_registered_for_the_dapr_worker_too():
-    assert any(isinstance(loop, WebhookDeliveryLoop) for loop in worker_loops())
+def test_the_dapr_worker_command_runs_the_delivery_loop(settings):
+    from todo_project.eventbus.management.commands.worker import Command
+    from todo_project.eventbus.worker import AppChannelServer
+
+    settings.EVENT_BACKEND = "dapr"
+    settings.WORKER_PORT = 0
+    components = Command()._components()
+    try:
+        assert any(isinstance(c, WebhookDeliveryLoop) for c in components)
+    finally:
+        for component in components:
+            if isinstance(component, AppChannelServer):
+                component.server.server_close()
