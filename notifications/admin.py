@@ -13,4 +13,4 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-from . import webpush_admin  # noqa: E402, F401  (registers the push models)
+from . import webhook_admin, webpush_admin  # noqa: E402, F401  (register their models)

@@ -9,7 +9,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from todo_project.eventbus import registry
 
-        from . import handlers, webpush
+        from . import handlers, webhook_worker, webpush
 
         registry.register_handlers(handlers.HANDLERS)
         checks.register(webpush.check_vapid_settings)
@@ -22,3 +22,6 @@ class NotificationsConfig(AppConfig):
                 catch_up=webpush.catch_up,
             )
         )
+        # Webhooks: a loop wherever the handlers run (beside the local bus, and in the
+        # Dapr worker), polling its deliveries table.
+        registry.register_worker_loop("webhook-delivery", webhook_worker.WebhookDeliveryLoop)

@@ -10,6 +10,7 @@ from todo_project.eventbus.registry import Handler
 
 from . import webpush
 from .services import NOTIFICATION_CREATED, DueReminder, notifications_create_for_reminders
+from .webhook_handlers import WEBHOOK_HANDLERS
 
 
 def on_reminder_due(events: Sequence[Event]) -> None:
@@ -43,4 +44,5 @@ HANDLERS = [
         func=webpush.on_notification_created,
         event_types=frozenset({NOTIFICATION_CREATED}),
     ),
+    *WEBHOOK_HANDLERS,
 ]

@@ -8,6 +8,7 @@ from django.db.models import Q
 class Notification(models.Model):
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Reminder"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -49,6 +50,19 @@ class Notification(models.Model):
         return self.read_at is not None
 
 
+# Declared in their own modules; imported here so that Django finds them.
+from .webhook_models import (  # noqa: E402
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .webpush_models import PushDelivery, PushSubscription  # noqa: E402
 
-__all__ = ["Notification", "PushDelivery", "PushSubscription"]
+__all__ = [
+    "Notification",
+    "PushDelivery",
+    "PushSubscription",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

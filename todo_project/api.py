@@ -16,6 +16,7 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
 from notifications.api import router as notifications_router
+from notifications.webhook_api import router as webhooks_router
 from notifications.webpush_api import router as webpush_router
 from tasks.api import router as tasks_router
 from tasks.services import VersionConflict
@@ -90,6 +91,7 @@ api.add_router("", accounts_router)
 api.add_router("", tasks_router)
 api.add_router("", notifications_router)
 api.add_router("", webpush_router)
+api.add_router("", webhooks_router)
 
 
 def _validation_detail(exc: ValidationError, location: str) -> list[dict[str, object]]:

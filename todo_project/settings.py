@@ -262,6 +262,24 @@ WORKER_PORT = env_int("WORKER_PORT", 8001)
 # daprd sends a partition's next message only after the last one's acknowledgement).
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
 
+# Webhooks (notifications/webhooks.py). Private, loopback, link-local and other
+# non-public targets (and plain http) are refused unless an operator allows them (tests).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Attempts per delivery; retries back off exponentially (with jitter) from
+# WEBHOOK_BACKOFF_SECONDS up to WEBHOOK_MAX_BACKOFF_SECONDS.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
+WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "10"))
+WEBHOOK_MAX_BACKOFF_SECONDS = float(os.environ.get("WEBHOOK_MAX_BACKOFF_SECONDS", "3600"))
+# Failed attempts in a row after which an endpoint is disabled and its owner notified.
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+# How long the previous secret still signs after a rotation (0: not at all).
+WEBHOOK_SECRET_GRACE_HOURS = env_int("WEBHOOK_SECRET_GRACE_HOURS", 24)
+WEBHOOK_POLL_SECONDS = float(os.environ.get("WEBHOOK_POLL_SECONDS", "5"))
+# Finished deliveries (and their attempts) stay in the log this long.
+WEBHOOK_LOG_RETENTION_DAYS = env_int("WEBHOOK_LOG_RETENTION_DAYS", 30)
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 4)
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {

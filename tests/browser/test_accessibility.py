@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.notifications.push_service import PRIVATE_KEY
+from tests.notifications.receiver import Receiver
 
 from .conftest import PASSWORD, Server, run_server
 
@@ -29,8 +30,13 @@ DARK_BACKGROUND = "rgb(15, 19, 26)"
 @pytest.fixture(scope="module")
 def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # One sign-up an hour from an address: the second attempt is answered by the 429 page.
-    # Web push on, so the settings page shows its Push reminders card.
-    overrides = {"RATE_LIMIT_SIGNUPS": "1/hour", "WEBPUSH_VAPID_PRIVATE_KEY": PRIVATE_KEY}
+    # Web push on, so the settings page shows its Push reminders card; webhooks may reach
+    # the receiver on 127.0.0.1.
+    overrides = {
+        "RATE_LIMIT_SIGNUPS": "1/hour",
+        "WEBPUSH_VAPID_PRIVATE_KEY": PRIVATE_KEY,
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
+    }
     with run_server(tmp_path_factory.mktemp("axe"), env_overrides=overrides) as running:
         yield running
 
@@ -119,6 +125,15 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
     visit("settings", "/accounts/settings/")
     expect(page.get_by_role("button", name="Enable push reminders")).to_be_visible()
     check("settings, push reminders card")
+    with Receiver() as receiver:
+        hook = server.api(
+            USER, "POST", "/webhooks", json={"url": receiver.url, "events": ["task.created"]}
+        )
+        server.api(USER, "POST", f"/webhooks/{hook['id']}/test")
+        visit("webhooks", "/notifications/webhooks/")
+        page.goto(f"/notifications/webhooks/{hook['id']}/")
+        expect(page.locator("#delivery-log tbody tr").first).to_contain_text("Succeeded")
+        visit("webhook", f"/notifications/webhooks/{hook['id']}/")
     visit("password change", "/accounts/password/")
     visit("api docs", "/api/docs")
     expect(page.locator(".swagger-ui")).to_be_visible()

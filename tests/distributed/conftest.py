@@ -132,6 +132,10 @@ def topology(zipkin: ZipkinCollector) -> Iterator[Topology]:
                 # tests/accounts).
                 "RATE_LIMIT_CREDENTIALS": "1000/minute",
                 "RATE_LIMIT_SIGNUPS": "1000/hour",
+                # Webhooks reach the tests' receiver on 127.0.0.1, and retry quickly.
+                "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
+                "WEBHOOK_BACKOFF_SECONDS": "1",
+                "WEBHOOK_POLL_SECONDS": "1",
             },
         )
         try:

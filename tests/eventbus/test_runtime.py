@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.webhook_worker import WebhookDeliveryLoop
 from notifications.webpush import PushDeliveryLoop
 from tasks.reminders import ReminderScheduler
 from todo_project.eventbus import publishers, registry
@@ -24,6 +25,7 @@ def test_embedded_mode_runs_the_relay_then_the_loops_the_apps_registered(setting
         RelayLoop,
         ReminderScheduler,
         PushDeliveryLoop,
+        WebhookDeliveryLoop,
     ]
     assert isinstance(loops[len(listener)].publisher, LocalBus)
 
@@ -33,9 +35,28 @@ def test_a_loop_registered_by_an_app_runs_beside_the_local_bus(settings, monkeyp
         name = "probe"
 
     monkeypatch.setattr(registry, "_local_loops", {})
+    monkeypatch.setattr(registry, "_worker_loops", {})
     registry.register_local_loop("probe", Probe)  # type: ignore[arg-type]
     settings.RUN_EMBEDDED_WORKER = True
     assert isinstance(background_loops()[-1], Probe)
+
+
+def test_a_worker_loop_runs_beside_the_local_bus_but_not_in_a_dapr_web(settings, monkeypatch):
+    class Probe:
+        name = "probe"
+
+    monkeypatch.setattr(registry, "_worker_loops", {})
+    registry.register_worker_loop("probe", Probe)  # type: ignore[arg-type]
+    settings.RUN_EMBEDDED_WORKER = True
+    assert isinstance(background_loops()[-1], Probe)
+    assert [type(loop) for loop in registry.worker_loops()] == [Probe]
+    settings.RUN_EMBEDDED_WORKER = False
+    settings.EVENT_BACKEND = "dapr"
+    publishers.dapr_gateway.cache_clear()
+    try:
+        assert not any(isinstance(loop, Probe) for loop in background_loops())
+    finally:
+        publishers.dapr_gateway.cache_clear()
 
 
 def test_dapr_web_runs_only_a_publishing_relay(settings):

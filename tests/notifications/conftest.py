@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests.notifications import receiver as receivers
+from tests.notifications.receiver import Receiver
 
 from .push_service import PRIVATE_KEY, PUBLIC_KEY, SUBJECT, PushService
 
@@ -23,3 +26,20 @@ def push_settings(settings):
 def push_service(push_settings) -> Iterator[PushService]:
     with PushService(vapid_public_key=PUBLIC_KEY, subject=SUBJECT) as service:
         yield service
+
+
+@pytest.fixture
+def allow_private(settings) -> None:
+    """The operator setting that lets webhooks reach the receiver on 127.0.0.1."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def readme_verify() -> Callable[[str, bytes, str], bool]:
+    return receivers.readme_verify()

@@ -83,6 +83,7 @@ class Command(BaseCommand):
     def _components(self) -> list[Any]:
         from todo_project.eventbus.dispatch import DaprStateDedup
         from todo_project.eventbus.publishers import DaprPublisher, dapr_gateway
+        from todo_project.eventbus.registry import worker_loops
         from todo_project.eventbus.relay import RelayLoop
         from todo_project.eventbus.runtime import embedded_loops, listener_loops
         from todo_project.eventbus.worker import (
@@ -103,6 +104,7 @@ class Command(BaseCommand):
         return [
             *consumers,
             AppChannelServer(settings.WORKER_HOST, settings.WORKER_PORT),
+            *worker_loops(),
             *listener_loops(),
             RelayLoop(DaprPublisher(gateway)),
         ]
