@@ -6,8 +6,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from todo_project.eventbus.registry import register_handlers
+        from todo_project.eventbus.registry import register_handlers, register_worker_loop
 
-        from . import handlers
+        from . import email, handlers
 
         register_handlers(handlers.HANDLERS)
+        register_worker_loop("email-sender", email.EmailSender)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks.reminders import REMINDER_DUE
-from todo_project.eventbus.envelope import REMINDERS, Event, parse_instant
+from todo_project.eventbus.envelope import REMINDERS, TASK_UPDATES, Event, parse_instant
 from todo_project.eventbus.registry import Handler
 
-from .services import DueReminder, notifications_create_for_reminders
+from .email import email_deliveries_create
+from .services import NOTIFICATION_CREATED, DueReminder, notifications_create_for_reminders
 
 
 def on_reminder_due(events: Sequence[Event]) -> None:
     notifications_create_for_reminders([due_reminder(event) for event in events])
+
+
+def on_notification_created(events: Sequence[Event]) -> None:
+    email_deliveries_create(
+        notification_ids=[int(event.payload["notification_id"]) for event in events]
+    )
 
 
 def due_reminder(event: Event) -> DueReminder:
@@ -35,5 +42,11 @@ HANDLERS = [
         topic=REMINDERS,
         func=on_reminder_due,
         event_types=frozenset({REMINDER_DUE}),
+    ),
+    Handler(
+        name="notifications.email",
+        topic=TASK_UPDATES,
+        func=on_notification_created,
+        event_types=frozenset({NOTIFICATION_CREATED}),
     ),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.email import EmailSender
 from tasks import reminders
 from todo_project.eventbus import registry
 from todo_project.eventbus.envelope import REMINDERS, TASK_EVENTS, TASK_UPDATES
@@ -13,6 +14,7 @@ from todo_project.eventbus.envelope import REMINDERS, TASK_EVENTS, TASK_UPDATES
 def empty(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_handlers", {})
     monkeypatch.setattr(registry, "_local_loops", {})
+    monkeypatch.setattr(registry, "_worker_loops", {})
     monkeypatch.setattr(registry, "_job_routes", {})
 
 
@@ -32,8 +34,10 @@ def test_the_apps_register_their_handlers_loops_and_job_routes_when_django_start
         (TASK_EVENTS, "tasks.reminder_schedule"),
         (REMINDERS, "notifications.reminder"),
         (TASK_UPDATES, "realtime.push"),
+        (TASK_UPDATES, "notifications.email"),
     } <= names
     assert [type(loop) for loop in registry.local_loops()] == [reminders.ReminderScheduler]
+    assert [type(loop) for loop in registry.worker_loops()] == [EmailSender]
     route = registry.job_route_for("reminder-task-42")
     assert route is not None and route.trigger is reminders.handle_job_trigger
     assert route.catch_up is reminders.fire_missed_reminders
@@ -73,6 +77,17 @@ def test_every_call_to_local_loops_builds_new_loops(empty) -> None:
     assert isinstance(first[0], Probe) and first[0] is not second[0]
     with pytest.raises(ValueError, match="registered twice"):
         registry.register_local_loop("probe", object)  # type: ignore[arg-type]
+
+
+def test_every_call_to_worker_loops_builds_new_loops(empty) -> None:
+    class Probe:
+        name = "probe"
+
+    registry.register_worker_loop("probe", Probe)  # type: ignore[arg-type]
+    first, second = registry.worker_loops(), registry.worker_loops()
+    assert isinstance(first[0], Probe) and first[0] is not second[0]
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register_worker_loop("probe", object)  # type: ignore[arg-type]
 
 
 def test_a_job_goes_to_the_route_with_the_longest_matching_prefix(empty) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.email import EmailSender
 from tasks.reminders import ReminderScheduler
 from todo_project.eventbus import publishers, registry
 from todo_project.eventbus.notify import OutboxListener
@@ -18,8 +19,13 @@ def test_embedded_mode_runs_the_relay_then_the_loops_the_apps_registered(setting
     settings.RUN_EMBEDDED_WORKER = True
     loops = background_loops()
     listener = [OutboxListener] if settings.IS_POSTGRES else []
-    assert [type(loop) for loop in loops] == [*listener, RelayLoop, ReminderScheduler]
-    assert isinstance(loops[-2].publisher, LocalBus)
+    assert [type(loop) for loop in loops] == [
+        *listener,
+        RelayLoop,
+        ReminderScheduler,
+        EmailSender,
+    ]
+    assert isinstance(loops[-3].publisher, LocalBus)
 
 
 def test_a_loop_registered_by_an_app_runs_beside_the_local_bus(settings, monkeypatch):
@@ -27,9 +33,27 @@ def test_a_loop_registered_by_an_app_runs_beside_the_local_bus(settings, monkeyp
         name = "probe"
 
     monkeypatch.setattr(registry, "_local_loops", {})
+    monkeypatch.setattr(registry, "_worker_loops", {})
     registry.register_local_loop("probe", Probe)  # type: ignore[arg-type]
     settings.RUN_EMBEDDED_WORKER = True
     assert isinstance(background_loops()[-1], Probe)
+
+
+def test_a_worker_loop_runs_beside_the_local_bus_but_not_in_a_dapr_web(settings, monkeypatch):
+    class Probe:
+        name = "probe"
+
+    monkeypatch.setattr(registry, "_worker_loops", {})
+    registry.register_worker_loop("probe", Probe)  # type: ignore[arg-type]
+    settings.RUN_EMBEDDED_WORKER = True
+    assert isinstance(background_loops()[-1], Probe)
+    settings.RUN_EMBEDDED_WORKER = False
+    settings.EVENT_BACKEND = "dapr"
+    publishers.dapr_gateway.cache_clear()
+    try:
+        assert not any(isinstance(loop, Probe) for loop in background_loops())
+    finally:
+        publishers.dapr_gateway.cache_clear()
 
 
 def test_dapr_web_runs_only_a_publishing_relay(settings):

@@ -58,6 +58,7 @@ class JobRoute:
 
 _handlers: dict[str, Handler] = {}
 _local_loops: dict[str, Callable[[], Loop]] = {}
+_worker_loops: dict[str, Callable[[], Loop]] = {}
 _job_routes: dict[str, JobRoute] = {}
 
 
@@ -89,6 +90,20 @@ def register_local_loop(name: str, factory: Callable[[], Loop]) -> None:
 def local_loops() -> list[Loop]:
     """A new instance of every registered local loop, in registration order."""
     return [factory() for factory in _local_loops.values()]
+
+
+def register_worker_loop(name: str, factory: Callable[[], Loop]) -> None:
+    """A loop that runs wherever the handlers run: beside the local bus, and in
+    `manage.py worker` with EVENT_BACKEND=dapr too (an e-mail sender)."""
+    existing = _worker_loops.get(name)
+    if existing is not None and existing != factory:
+        raise ValueError(f"loop {name!r} registered twice")
+    _worker_loops[name] = factory
+
+
+def worker_loops() -> list[Loop]:
+    """A new instance of every registered worker loop, in registration order."""
+    return [factory() for factory in _worker_loops.values()]
 
 
 def register_job_route(route: JobRoute) -> None:

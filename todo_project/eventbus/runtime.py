@@ -34,10 +34,10 @@ def background_loops() -> list[Any]:
 def embedded_loops() -> list[Any]:
     """Relay feeding the in-process handlers, and the apps' loops (local bus)."""
     from .publishers import LocalBus
-    from .registry import local_loops
+    from .registry import local_loops, worker_loops
     from .relay import RelayLoop
 
-    return [*listener_loops(), RelayLoop(LocalBus()), *local_loops()]
+    return [*listener_loops(), RelayLoop(LocalBus()), *local_loops(), *worker_loops()]
 
 
 def listener_loops() -> list[Any]:

@@ -83,6 +83,7 @@ class Command(BaseCommand):
     def _components(self) -> list[Any]:
         from todo_project.eventbus.dispatch import DaprStateDedup
         from todo_project.eventbus.publishers import DaprPublisher, dapr_gateway
+        from todo_project.eventbus.registry import worker_loops
         from todo_project.eventbus.relay import RelayLoop
         from todo_project.eventbus.runtime import embedded_loops, listener_loops
         from todo_project.eventbus.worker import (
@@ -105,4 +106,5 @@ class Command(BaseCommand):
             AppChannelServer(settings.WORKER_HOST, settings.WORKER_PORT),
             *listener_loops(),
             RelayLoop(DaprPublisher(gateway)),
+            *worker_loops(),
         ]
