@@ -305,7 +305,7 @@ EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
 EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30)
 EMAIL_RETRY_MAX_SECONDS = env_int("EMAIL_RETRY_MAX_SECONDS", 3600)
 # Where this site is reached from outside: links in e-mails and calendar feed URLs.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 # The calendar feed holds at most this many tasks (the soonest due).
 CALENDAR_FEED_MAX_TASKS = env_int("CALENDAR_FEED_MAX_TASKS", 500)
 
