@@ -158,7 +158,7 @@ def retry_delay(attempts: int) -> timedelta:
 def header_text(text: str) -> str:
     """One line of text, safe in a header: line breaks and other control characters become
     spaces (Django refuses a header with a newline); non-ASCII is left to the encoder."""
-    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    cleaned = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
     return " ".join(cleaned.split())
 
 
@@ -177,21 +177,22 @@ def reminder_message(delivery: EmailDelivery) -> EmailMultiAlternatives:
     )
     context = {
         "title": notification.message,
-        "due": notification.due_date.astimezone(zone) if notification.due_date else None,
+        "due": notification.due_date,
         "timezone": user.timezone,
         "task_url": f"{settings.SITE_URL}{task_path}",
         "settings_url": f"{settings.SITE_URL}{reverse('account_settings')}",
     }
+    with timezone.override(zone):  # the templates show times in the user's zone
+        text = render_to_string("notifications/email/reminder.txt", context)
+        html = render_to_string("notifications/email/reminder.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("notifications/email/reminder.txt", context),
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.recipient],
         headers={"Message-ID": delivery.message_id, "Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(
-        render_to_string("notifications/email/reminder.html", context), "text/html"
-    )
+    message.attach_alternative(html, "text/html")
     return message
 
 

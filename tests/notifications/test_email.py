@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -87,7 +88,10 @@ def test_a_reminder_is_mailed_with_a_text_and_an_html_body_and_a_link(smtp, read
     assert text is not None and html is not None
     assert "Call mum" in text.get_content()
     assert f"Open the task: {link}" in text.get_content()
-    assert "(Europe/Berlin)" in text.get_content()
+    assert task.due_date is not None
+    due = task.due_date.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"{due:%H:%M} (Europe/Berlin)" in text.get_content()  # the user's wall clock
+    assert f"{due:%H:%M}</strong> (Europe/Berlin)" in html.get_content()
     assert f'<a href="{link}"' in html.get_content()
     assert "<h1" in html.get_content() and "Call mum" in html.get_content()
     delivery = EmailDelivery.objects.get()
@@ -241,6 +245,7 @@ def test_retry_delay_doubles_up_to_the_cap(settings):
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [
+        ("family 👨\u200d👩\u200d👧", "family 👨\u200d👩\u200d👧"),
         ("a\nb", "a b"),
         ("a\r\n\tb", "a b"),
         ("a\u2028b\x85c", "a b c"),
