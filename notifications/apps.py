@@ -9,7 +9,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from todo_project.eventbus import registry
 
-        from . import handlers, webhook_worker, webpush
+        from . import email, handlers, webhook_worker, webpush
 
         registry.register_handlers(handlers.HANDLERS)
         checks.register(webpush.check_vapid_settings)
@@ -25,3 +25,5 @@ class NotificationsConfig(AppConfig):
         # Webhooks: a loop wherever the handlers run (beside the local bus, and in the
         # Dapr worker), polling its deliveries table.
         registry.register_worker_loop("webhook-delivery", webhook_worker.WebhookDeliveryLoop)
+        # E-mail: the sender runs wherever the handlers run.
+        registry.register_worker_loop("email-sender", email.EmailSender)

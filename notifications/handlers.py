@@ -9,12 +9,19 @@ from todo_project.eventbus.envelope import REMINDERS, TASK_UPDATES, Event, parse
 from todo_project.eventbus.registry import Handler
 
 from . import webpush
+from .email import email_deliveries_create
 from .services import NOTIFICATION_CREATED, DueReminder, notifications_create_for_reminders
 from .webhook_handlers import WEBHOOK_HANDLERS
 
 
 def on_reminder_due(events: Sequence[Event]) -> None:
     notifications_create_for_reminders([due_reminder(event) for event in events])
+
+
+def on_notification_created(events: Sequence[Event]) -> None:
+    email_deliveries_create(
+        notification_ids=[int(event.payload["notification_id"]) for event in events]
+    )
 
 
 def due_reminder(event: Event) -> DueReminder:
@@ -42,6 +49,12 @@ HANDLERS = [
         name="notifications.webpush",
         topic=TASK_UPDATES,
         func=webpush.on_notification_created,
+        event_types=frozenset({NOTIFICATION_CREATED}),
+    ),
+    Handler(
+        name="notifications.email",
+        topic=TASK_UPDATES,
+        func=on_notification_created,
         event_types=frozenset({NOTIFICATION_CREATED}),
     ),
     *WEBHOOK_HANDLERS,

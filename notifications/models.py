@@ -50,6 +50,44 @@ class Notification(models.Model):
         return self.read_at is not None
 
 
+class EmailDelivery(models.Model):
+    """The e-mail of one notification: at most one per notification, so a reminder is
+    mailed once however often its event is delivered. Written by the NotificationCreated
+    handler, sent by the worker's e-mail sender (notifications/email.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="email_delivery"
+    )
+    recipient = models.EmailField()
+    #: Kept for every attempt, so a mail sent twice (a crash after the SMTP server took it
+    #: but before it was marked sent) is recognisably the same message.
+    message_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "e-mail deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="emaildelivery_due",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.status}"
+
+
 # Declared in their own modules; imported here so that Django finds them.
 from .webhook_models import (  # noqa: E402
     WebhookAttempt,
@@ -59,6 +97,7 @@ from .webhook_models import (  # noqa: E402
 from .webpush_models import PushDelivery, PushSubscription  # noqa: E402
 
 __all__ = [
+    "EmailDelivery",
     "Notification",
     "PushDelivery",
     "PushSubscription",

@@ -5,8 +5,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,8 +47,8 @@ def notifications_create_for_reminders(reminders: Sequence[DueReminder]) -> list
     """Store each reminder's notification once, with a few queries whatever their number;
     returns the notifications it created (a reminder notified before is skipped).
 
-    Each new one is logged, mailed after commit when the user has an address, and
-    announced on task-updates for live badges and toasts. One notified concurrently
+    Each new one is logged and announced on task-updates, for live badges and toasts and
+    for the e-mail of users who opted in (notifications/email.py). One notified concurrently
     raises IntegrityError (the unique constraint): the delivery is retried, and then
     finds it notified.
     """
@@ -89,7 +87,8 @@ def notifications_create_for_reminders(reminders: Sequence[DueReminder]) -> list
 
 
 def _announce_created(notifications: list[Notification]) -> None:
-    """In the creating transaction: log, announce on task-updates, mail after commit."""
+    """In the creating transaction: log and announce on task-updates (whose handlers push
+    it to open tabs and mail it to users who opted in)."""
     if not notifications:
         return
     for notification in notifications:
@@ -107,32 +106,6 @@ def _announce_created(notifications: list[Notification]) -> None:
         )
         for notification in notifications
     )
-    transaction.on_commit(lambda: _send_emails(notifications))
-
-
-def _send_emails(notifications: list[Notification]) -> None:
-    emails = dict(
-        User.objects.filter(pk__in={n.user_id for n in notifications})
-        .exclude(email="")
-        .values_list("pk", "email")
-    )
-    for notification in notifications:
-        email = emails.get(notification.user_id)
-        if not email:
-            continue
-        try:
-            send_mail(
-                # A header is one line: a title with a newline would make Django refuse
-                # the whole message (BadHeaderError).
-                subject=f"Reminder: {' '.join(notification.message.split())}"[:150],
-                message=notification.message,
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[email],
-            )
-        except Exception:
-            # The notification is stored and shown in the inbox; a mail outage must not
-            # undo it.
-            logger.exception("could not mail notification %s", notification.pk)
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:

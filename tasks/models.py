@@ -298,3 +298,23 @@ class ReminderFiring(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.task_id} at {self.reminder_at.isoformat()}"
+
+
+class CalendarFeed(models.Model):
+    """A user's private calendar URL (tasks/calendar_feed.py).
+
+    The token in the URL is an HMAC, keyed by SECRET_KEY, of the random nonce kept here:
+    the settings page can show the URL again, while the database alone does not reveal
+    it. Requests are looked up by the token's SHA-256. A reset draws a new nonce, so the
+    old URL stops working at once.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    nonce = models.CharField(max_length=64)
+    token_hash = models.CharField(max_length=64, unique=True)
+    reset_at = models.DateTimeField(default=django_timezone.now)
+
+    def __str__(self) -> str:
+        return f"calendar feed of user {self.user_id}"

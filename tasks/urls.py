@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import calendar_views, views
 
 app_name = "tasks"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("<int:task_id>/reopen/", views.task_reopen, name="reopen"),
     path("<int:task_id>/delete/", views.task_delete, name="delete"),
     path("<int:task_id>/history/", views.task_history, name="history"),
+    path("calendar/<slug:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
+    path("calendar/reset/", calendar_views.calendar_feed_reset_view, name="calendar_feed_reset"),
+    path("calendar/off/", calendar_views.calendar_feed_delete_view, name="calendar_feed_delete"),
 ]

@@ -158,6 +158,10 @@ RATE_LIMITS = {
     "credentials-per-address": os.environ.get("RATE_LIMIT_CREDENTIALS", "20/minute"),
     "signups-per-address": os.environ.get("RATE_LIMIT_SIGNUPS", "5/hour"),
     "failures-per-username": os.environ.get("RATE_LIMIT_LOGIN_FAILURES", "10/15minutes"),
+    # The calendar feed's URL is a credential: requests per address (known URL or not),
+    # and per URL (a leaked one cannot keep the database busy).
+    "calendar-feeds-per-address": os.environ.get("RATE_LIMIT_CALENDAR_FEEDS", "60/minute"),
+    "calendar-feed-per-url": os.environ.get("RATE_LIMIT_CALENDAR_FEED_URL", "120/hour"),
 }
 # Password hashing at once per process: half the cores, so a flood of sign-ins always
 # leaves CPU to everyone else (throttle.py).
@@ -311,6 +315,17 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "todo@localhost")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# Reminder e-mails (notifications/email.py): a failed send is retried after 30 s, 60 s,
+# 120 s, ... (at most an hour apart), and given up after this many attempts.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
+EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 30)
+EMAIL_RETRY_MAX_SECONDS = env_int("EMAIL_RETRY_MAX_SECONDS", 3600)
+# Where this site is reached from outside: links in e-mails and calendar feed URLs.
+SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# The calendar feed holds at most this many tasks (the soonest due).
+CALENDAR_FEED_MAX_TASKS = env_int("CALENDAR_FEED_MAX_TASKS", 500)
 
 # Web push of reminders (notifications/webpush.py). Off until a VAPID key pair is set
 # (`manage.py webpush_keys` makes one); the public key may be left out, it follows from

@@ -144,6 +144,38 @@ class TestSettings:
         user.refresh_from_db()
         assert user.date_order == "DMY"
 
+    def test_reminders_by_email_are_off_until_turned_on(self, client, user):
+        body = client.get(self.url).content.decode()
+        assert 'name="email_reminders"' in body
+        assert not user.email_reminders
+        response = client.post(
+            self.url,
+            {
+                "email": "alice@example.org",
+                "email_reminders": "on",
+                "timezone": "Europe/Berlin",
+                "date_order": "DMY",
+            },
+        )
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert (user.email, user.email_reminders) == ("alice@example.org", True)
+
+    def test_reminders_by_email_need_an_address(self, client, user):
+        response = client.post(
+            self.url,
+            {
+                "email": "",
+                "email_reminders": "on",
+                "timezone": "Europe/Berlin",
+                "date_order": "DMY",
+            },
+        )
+        assert response.status_code == 422
+        assert "Reminders by e-mail need an e-mail address." in response.content.decode()
+        user.refresh_from_db()
+        assert (user.email, user.email_reminders) == ("alice@example.com", False)
+
     def test_rejects_unknown_timezone(self, client, user):
         response = client.post(self.url, {"email": "a@b.c", "timezone": "Mars/Olympus"})
         assert response.status_code == 422

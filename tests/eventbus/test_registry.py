@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from notifications import webpush
+from notifications.email import EmailSender
+from notifications.webhook_worker import WebhookDeliveryLoop
 from tasks import reminders
 from todo_project.eventbus import registry
 from todo_project.eventbus.envelope import REMINDERS, TASK_EVENTS, TASK_UPDATES
@@ -14,6 +16,7 @@ from todo_project.eventbus.envelope import REMINDERS, TASK_EVENTS, TASK_UPDATES
 def empty(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_handlers", {})
     monkeypatch.setattr(registry, "_local_loops", {})
+    monkeypatch.setattr(registry, "_worker_loops", {})
     monkeypatch.setattr(registry, "_job_routes", {})
 
 
@@ -34,11 +37,13 @@ def test_the_apps_register_their_handlers_loops_and_job_routes_when_django_start
         (REMINDERS, "notifications.reminder"),
         (TASK_UPDATES, "realtime.push"),
         (TASK_UPDATES, "notifications.webpush"),
+        (TASK_UPDATES, "notifications.email"),
     } <= names
     assert [type(loop) for loop in registry.local_loops()] == [
         reminders.ReminderScheduler,
         webpush.PushDeliveryLoop,
     ]
+    assert [type(loop) for loop in registry.worker_loops()] == [WebhookDeliveryLoop, EmailSender]
     route = registry.job_route_for("reminder-task-42")
     assert route is not None and route.trigger is reminders.handle_job_trigger
     assert route.catch_up is reminders.fire_missed_reminders
@@ -81,6 +86,17 @@ def test_every_call_to_local_loops_builds_new_loops(empty) -> None:
     assert isinstance(first[0], Probe) and first[0] is not second[0]
     with pytest.raises(ValueError, match="registered twice"):
         registry.register_local_loop("probe", object)  # type: ignore[arg-type]
+
+
+def test_every_call_to_worker_loops_builds_new_loops(empty) -> None:
+    class Probe:
+        name = "probe"
+
+    registry.register_worker_loop("probe", Probe)  # type: ignore[arg-type]
+    first, second = registry.worker_loops(), registry.worker_loops()
+    assert isinstance(first[0], Probe) and first[0] is not second[0]
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register_worker_loop("probe", object)  # type: ignore[arg-type]
 
 
 def test_a_job_goes_to_the_route_with_the_longest_matching_prefix(empty) -> None:

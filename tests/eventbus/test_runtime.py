@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.email import EmailSender
 from notifications.webhook_worker import WebhookDeliveryLoop
 from notifications.webpush import PushDeliveryLoop
 from tasks.reminders import ReminderScheduler
@@ -26,6 +27,7 @@ def test_embedded_mode_runs_the_relay_then_the_loops_the_apps_registered(setting
         ReminderScheduler,
         PushDeliveryLoop,
         WebhookDeliveryLoop,
+        EmailSender,
     ]
     assert isinstance(loops[len(listener)].publisher, LocalBus)
 

@@ -24,7 +24,7 @@ from django.core.management import CommandError, call_command
 
 from tasks.models import ActivityEntry
 from tests.eventbus.conftest import StateGateway
-from todo_project.eventbus import registry, worker
+from todo_project.eventbus import publishers, registry, worker
 from todo_project.eventbus.dispatch import DaprStateDedup, processed_key
 from todo_project.eventbus.envelope import TASK_EVENTS, build_event
 from todo_project.eventbus.models import DeadLetter
@@ -531,3 +531,21 @@ def test_once_subscribed_the_worker_lets_each_job_route_catch_up(monkeypatch):
     Command(stdout=out)._after_start([], threading.Event())
     assert caught == ["test-job-"]
     assert "caught up: 3 test-job-* job(s) that came due while stopped" in out.getvalue()
+
+
+def test_the_dapr_worker_runs_the_worker_loops_beside_its_consumers(settings):
+    from notifications.email import EmailSender
+    from todo_project.eventbus.management.commands.worker import Command
+
+    settings.EVENT_BACKEND = "dapr"
+    settings.WORKER_HOST, settings.WORKER_PORT = "127.0.0.1", 0
+    publishers.dapr_gateway.cache_clear()
+    components = Command()._components()
+    try:
+        assert any(isinstance(component, EmailSender) for component in components)
+        assert isinstance(components[-1], EmailSender)
+    finally:
+        for component in components:
+            if isinstance(component, AppChannelServer):
+                component.server.server_close()
+        publishers.dapr_gateway.cache_clear()

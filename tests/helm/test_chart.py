@@ -385,6 +385,16 @@ def test_csrf_origins_follow_the_ingress_scheme(rendered: Rendered) -> None:
         assert f"{scheme}://{rule['host']}" in origins
 
 
+def test_the_site_url_is_the_first_ingress_host_unless_set(rendered: Rendered) -> None:
+    """Links in e-mails and calendar feed addresses (SITE_URL)."""
+    site_url = rendered.configmap_data()["SITE_URL"]
+    if rendered.values["config"]["siteUrl"]:
+        assert site_url == rendered.values["config"]["siteUrl"]
+    elif rendered.values["ingress"]["enabled"]:
+        scheme = "https" if rendered.values["ingress"]["tls"] else "http"
+        assert site_url == f"{scheme}://{rendered.values['ingress']['hosts'][0]['host']}"
+
+
 # --------------------------------------------------------------------------------- Dapr
 
 

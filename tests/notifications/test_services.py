@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -39,7 +38,6 @@ def test_bulk_creates_each_reminder_once_and_announces_it(user, other_user):
     earlier = due(user, task.pk, 10)
     notifications_create_for_reminders([earlier])  # notified before (a redelivery)
     OutboxMessage.objects.all().delete()
-    mail.outbox.clear()
 
     created = notifications_create_for_reminders(
         [
@@ -58,7 +56,6 @@ def test_bulk_creates_each_reminder_once_and_announces_it(user, other_user):
     assert [(r.topic, r.event_type) for r in rows] == [(TASK_UPDATES, NOTIFICATION_CREATED)] * 3
     assert [r.envelope["payload"]["notification_id"] for r in rows] == [n.pk for n in created]
     assert [r.partition_key for r in rows] == [str(user.pk), str(other_user.pk), str(user.pk)]
-    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com"] * 2  # bob has none
 
 
 def test_bulk_takes_a_few_queries_whatever_the_number(user):
@@ -81,16 +78,3 @@ def test_nothing_new_writes_nothing(user):
     assert notifications_create_for_reminders([reminder]) == []
     assert not OutboxMessage.objects.exists()
     assert notifications_create_for_reminders([]) == []
-
-
-def test_a_title_with_a_newline_is_still_mailed_on_one_subject_line(user):
-    task = services.task_create(user=user, data={"title": "Pay rent"})
-    mail.outbox.clear()
-
-    notifications_create_for_reminders([due(user, task.pk, 1, "Pay rent\nBcc: victim@example")])
-
-    (message,) = mail.outbox
-    assert message.subject == "Reminder: Pay rent Bcc: victim@example"
-    assert "\n" not in message.subject
-    assert message.body == "Pay rent\nBcc: victim@example"
-    assert message.to == ["alice@example.com"]

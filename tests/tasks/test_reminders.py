@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from notifications.email import send_due_emails
 from notifications.models import Notification
 from tasks import reminders, services
 from tasks.models import ReminderFiring
@@ -83,21 +84,31 @@ class TestFireReminder:
         assert result.fired is False
         assert not OutboxMessage.objects.filter(topic=REMINDERS).exists()
 
-    def test_duplicate_reminder_due_makes_one_notification_and_one_mail(self, user):
+    def test_duplicate_reminder_due_makes_one_notification_and_one_mail(self, make_user):
+        user = make_user("mailme", email="mailme@example.com", email_reminders=True)
         with_reminder(user, timezone.now() - timedelta(seconds=1))
         reminders.fire_due_reminders()
         drain(LocalBus())
         row = OutboxMessage.objects.get(topic=REMINDERS)
         LocalBus().publish([row])  # redelivery
+        drain(LocalBus())
+        send_due_emails()
         assert Notification.objects.count() == 1
         assert len(mail.outbox) == 1
-        assert mail.outbox[0].to == ["alice@example.com"]
+        assert mail.outbox[0].to == ["mailme@example.com"]
 
-    def test_user_without_email_gets_no_mail(self, make_user):
-        user = make_user("noemail")
+    @pytest.mark.parametrize(
+        "fields",
+        [{"email_reminders": True}, {"email": "off@example.com"}],
+        ids=["no-address", "opted-out"],
+    )
+    def test_no_mail_without_an_address_or_the_opt_in(self, make_user, fields):
+        user = make_user(**fields)
         with_reminder(user, timezone.now() - timedelta(seconds=1))
         reminders.fire_due_reminders()
         drain(LocalBus())
+        drain(LocalBus())  # NotificationCreated, whose handler would write the delivery
+        send_due_emails()
         assert Notification.objects.count() == 1
         assert mail.outbox == []
 

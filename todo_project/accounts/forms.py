@@ -40,7 +40,9 @@ class TimezoneField(forms.ChoiceField):
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(
-        required=False, help_text="Optional: reminders are also sent here.", label="Email"
+        required=False,
+        help_text="Optional: for reminders by e-mail (turned on in Settings).",
+        label="Email",
     )
     timezone = TimezoneField(initial="UTC")
 
@@ -51,14 +53,18 @@ class SignupForm(UserCreationForm):
 
 
 class AccountSettingsForm(forms.ModelForm):
-    email = forms.EmailField(
-        required=False, help_text="Reminders are also sent here. Leave empty for none."
-    )
+    email = forms.EmailField(required=False, help_text="Where reminders by e-mail go.")
     timezone = TimezoneField()
 
     class Meta:
         model = User
-        fields = ("email", "timezone", "date_order")
+        fields = ("email", "email_reminders", "timezone", "date_order")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("email_reminders") and not data.get("email"):
+            self.add_error("email", "Reminders by e-mail need an e-mail address.")
+        return data
 
 
 class LoginForm(AuthenticationForm):

@@ -58,6 +58,11 @@ class User(AbstractUser):
         default=DateOrder.DMY,
         help_text="How quick add reads a numeric date such as 03/04.",
     )
+    email_reminders = models.BooleanField(
+        "send reminders by e-mail",
+        default=False,
+        help_text="Each reminder is also mailed to your e-mail address.",
+    )
     auth_epoch = models.PositiveIntegerField(
         default=0,
         editable=False,

@@ -60,6 +60,8 @@ MESSAGES = {
     "credentials-per-address": "Too many sign-in attempts from your network.",
     "signups-per-address": "Too many sign-ups from your network.",
     "failures-per-username": "Too many failed sign-ins for this account.",
+    "calendar-feeds-per-address": "Too many calendar feed requests from your network.",
+    "calendar-feed-per-url": "Too many requests for this calendar feed.",
 }
 
 

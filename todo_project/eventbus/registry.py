@@ -58,8 +58,8 @@ class JobRoute:
 
 _handlers: dict[str, Handler] = {}
 _local_loops: dict[str, Callable[[], Loop]] = {}
-_job_routes: dict[str, JobRoute] = {}
 _worker_loops: dict[str, Callable[[], Loop]] = {}
+_job_routes: dict[str, JobRoute] = {}
 
 
 def register_handlers(handlers: Iterable[Handler]) -> None:
@@ -81,10 +81,7 @@ def all_handlers() -> list[Handler]:
 def register_local_loop(name: str, factory: Callable[[], Loop]) -> None:
     """A loop that runs wherever the local bus runs (the embedded web process, or
     `manage.py worker` with EVENT_BACKEND=local), started after its relay."""
-    existing = _local_loops.get(name)
-    if existing is not None and existing != factory:
-        raise ValueError(f"loop {name!r} registered twice")
-    _local_loops[name] = factory
+    _register_loop(_local_loops, name, factory)
 
 
 def local_loops() -> list[Loop]:
@@ -93,13 +90,18 @@ def local_loops() -> list[Loop]:
 
 
 def register_worker_loop(name: str, factory: Callable[[], Loop]) -> None:
-    """A loop that runs wherever the handlers run, in either mode: beside the local bus,
-    and in `manage.py worker` with Dapr too (it works off a table the handlers fill, as
-    the webhook deliveries)."""
-    existing = _worker_loops.get(name)
+    """A loop that runs wherever the handlers run: beside the local bus, and in
+    `manage.py worker` with EVENT_BACKEND=dapr too (an e-mail sender)."""
+    _register_loop(_worker_loops, name, factory)
+
+
+def _register_loop(
+    loops: dict[str, Callable[[], Loop]], name: str, factory: Callable[[], Loop]
+) -> None:
+    existing = loops.get(name)
     if existing is not None and existing != factory:
         raise ValueError(f"loop {name!r} registered twice")
-    _worker_loops[name] = factory
+    loops[name] = factory
 
 
 def worker_loops() -> list[Loop]:

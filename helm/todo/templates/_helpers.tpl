@@ -140,6 +140,7 @@ app.kubernetes.io/component: {{ .component }}
 DEBUG: {{ .Values.config.debug | quote }}
 CSRF_TRUSTED_ORIGINS: {{ include "todo.csrfTrustedOrigins" . | quote }}
 TIME_ZONE: {{ .Values.config.timeZone | quote }}
+SITE_URL: {{ .Values.config.siteUrl | default (first (splitList "," (include "todo.csrfTrustedOrigins" .))) | quote }}
 LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 SECURE_COOKIES: {{ .Values.config.secureCookies | quote }}

@@ -107,4 +107,5 @@ class Command(BaseCommand):
             *worker_loops(),
             *listener_loops(),
             RelayLoop(DaprPublisher(gateway)),
+            *worker_loops(),
         ]
