@@ -54,6 +54,8 @@ class TaskRow:
     completed: bool
     version: int
     now: datetime = field(default_factory=timezone.now)
+    #: The row shows a mark (not the text: it may be long) when the task has notes.
+    has_description: bool = False
 
     @classmethod
     def from_task(cls, task: Task, *, now: datetime | None = None) -> TaskRow:
@@ -68,6 +70,7 @@ class TaskRow:
             completed=task.completed,
             version=task.version,
             now=now or timezone.now(),
+            has_description=bool(task.description.strip()),
         )
 
     @classmethod
@@ -83,6 +86,7 @@ class TaskRow:
             recurrence=str(payload.get("recurrence") or ""),
             completed=completed,
             version=int(payload.get("version") or 0),
+            has_description=bool(str(payload.get("description") or "").strip()),
         )
 
     @property
