@@ -4,10 +4,11 @@ from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
+from ninja.errors import HttpError
 
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS, ErrorOut
 
-from . import selectors, services
+from . import selectors, services, undo
 from .models import ActivityEntry, Task
 from .schemas import (
     ActivityOut,
@@ -21,6 +22,7 @@ from .schemas import (
     TaskOut,
     TaskPatch,
     TaskWrite,
+    UndoCompleteIn,
     write_data,
 )
 
@@ -147,6 +149,45 @@ def complete_todo(request: HttpRequest, task_id: int, response: HttpResponse) ->
 def reopen_todo(request: HttpRequest, task_id: int, response: HttpResponse) -> Task:
     services.task_reopen(task=_task(request, task_id))
     return _task(request, task_id, response)
+
+
+#: An undo that is no longer possible: the task changed since, or it is too late.
+UNDO_REFUSED = {409: ErrorOut}
+
+
+@router.post(
+    "/todos/{task_id}/undo-complete",
+    response={200: TaskOut, **OBJECT_ERRORS, **UNDO_REFUSED},
+    summary="Undo a completion",
+)
+def undo_complete_todo(
+    request: HttpRequest, task_id: int, body: UndoCompleteIn, response: HttpResponse
+) -> Task:
+    """Reopen a task completed less than 10 minutes ago, if it is still at the `version`
+    the completion returned (409 otherwise). If completing a repeating task created its
+    next instance and nobody has changed that instance, it is deleted again; a changed one
+    is kept."""
+    try:
+        undo.task_undo_complete(task=_task(request, task_id), version=body.version)
+    except undo.UndoUnavailable as exc:
+        raise HttpError(409, str(exc)) from None
+    return _task(request, task_id, response)
+
+
+@router.post(
+    "/todos/{task_id}/restore",
+    response={201: TaskOut, **OBJECT_ERRORS, **UNDO_REFUSED},
+    summary="Undo a deletion",
+)
+def restore_todo(request: HttpRequest, task_id: int) -> Status[Task]:
+    """Bring back a task deleted less than 10 minutes ago, under its old id, with its
+    tags, reminder, repeat, completion and history. 404 for a task that was not deleted
+    (or not yours), 409 when it is too late."""
+    try:
+        task = undo.task_restore(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+    except undo.UndoUnavailable as exc:
+        raise HttpError(409, str(exc)) from None
+    return Status(201, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
 
 
 @router.get(

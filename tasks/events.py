@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from todo_project.eventbus.envelope import TASK_EVENTS, TASK_UPDATES, build_event
+from todo_project.eventbus.envelope import TASK_EVENTS, TASK_UPDATES, Event, build_event
 from todo_project.eventbus.outbox import enqueue
 
 from .models import Priority, Task
@@ -48,10 +48,16 @@ def emit_task_event(
     *,
     changed_fields: Iterable[str] = (),
     tags: Iterable[str] | None = None,
-) -> None:
-    """Write the event to task-events (worker) and task-updates (live push)."""
+    restored: bool = False,
+) -> Event:
+    """Write the event to task-events (worker) and task-updates (live push).
+
+    `restored` marks the TaskCreated of a deleted task brought back by an undo."""
     payload = task_snapshot(task, tags=tags)
     if event_type == TASK_UPDATED:
         payload["changed_fields"] = sorted(changed_fields)
+    if restored:
+        payload["restored"] = True
     event = build_event(event_type, payload)
     enqueue(event, topics=(TASK_EVENTS, TASK_UPDATES), partition_key=task.user_id)
+    return event

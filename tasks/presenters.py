@@ -395,6 +395,10 @@ class HistoryLine:
 
     @classmethod
     def from_entry(cls, entry: Any) -> HistoryLine:
+        if entry.event_type == "TaskCreated" and (entry.changes or {}).get("restored"):
+            return cls(
+                label="Restored", version=entry.version, occurred_at=entry.occurred_at, changes=[]
+            )
         changes = [
             (FIELD_LABELS.get(name, name), change_text(name, value))
             for name, value in (entry.changes or {}).items()

@@ -206,3 +206,9 @@ class OccurrencesOut(Schema):
     occurrences: list[Instant] = Field(
         ..., description="Upcoming due dates (UTC; they keep wall-clock time in the task's zone)."
     )
+
+
+class UndoCompleteIn(Schema):
+    version: int = Field(
+        ..., ge=1, description="The task's version that the completion returned (its `version`)."
+    )

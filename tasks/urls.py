@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import undo_views, views
 
 app_name = "tasks"
 
@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:task_id>/reopen/", views.task_reopen, name="reopen"),
     path("<int:task_id>/delete/", views.task_delete, name="delete"),
     path("<int:task_id>/history/", views.task_history, name="history"),
+    path("<int:task_id>/undo-complete/", undo_views.task_undo_complete, name="undo_complete"),
+    path("<int:task_id>/restore/", undo_views.task_restore, name="restore"),
 ]

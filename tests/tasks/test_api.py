@@ -568,3 +568,65 @@ def test_concurrent_patches_with_if_match_cannot_both_win(user):
     assert sorted(results) == [200, 412, 412, 412, 412], results
     task.refresh_from_db()
     assert task.version == 2
+
+
+class TestUndo:
+    def test_undo_complete_reopens_at_the_completed_version(self, api, user):
+        task = make(user, "Call mom")
+        done = api.post(f"/api/todos/{task.pk}/complete").json()
+        response = api.post(f"/api/todos/{task.pk}/undo-complete", {"version": done["version"]})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["completed"] is False and body["version"] == done["version"] + 1
+        assert response["ETag"] == f'"{body["version"]}"'
+
+    def test_undo_complete_of_a_changed_task_is_a_409(self, api, user):
+        task = make(user, "Call mom")
+        done = api.post(f"/api/todos/{task.pk}/complete").json()
+        api.patch(f"/api/todos/{task.pk}", {"title": "Call dad"})
+        response = api.post(f"/api/todos/{task.pk}/undo-complete", {"version": done["version"]})
+        assert response.status_code == 409
+        assert "changed since it was completed" in response.json()["detail"]
+
+    def test_undo_complete_needs_a_version(self, api, user):
+        task = make(user, "Call mom")
+        api.post(f"/api/todos/{task.pk}/complete")
+        response = api.post(f"/api/todos/{task.pk}/undo-complete", {})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "version"]
+
+    def test_restore_brings_the_task_back_under_its_id(self, api, user):
+        task = make(user, "Old plan", tags=["home"], priority="high")
+        assert api.delete(f"/api/todos/{task.pk}").status_code == 204
+        response = api.post(f"/api/todos/{task.pk}/restore")
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["id"], body["title"], body["tags"], body["priority"]) == (
+            task.pk,
+            "Old plan",
+            ["home"],
+            "high",
+        )
+        assert api.get(f"/api/todos/{task.pk}").status_code == 200
+
+    def test_restore_of_a_task_never_deleted_or_not_yours_is_a_404(self, api, other_api, user):
+        task = make(user, "Mine")
+        assert api.post(f"/api/todos/{task.pk}/restore").status_code == 404
+        api.delete(f"/api/todos/{task.pk}")
+        assert other_api.post(f"/api/todos/{task.pk}/restore").status_code == 404
+
+    def test_restore_too_late_is_a_409(self, api, user):
+        from tasks.models import DeletedTask
+
+        task = make(user, "Old plan")
+        api.delete(f"/api/todos/{task.pk}")
+        DeletedTask.objects.update(deleted_at=timezone.now() - timedelta(hours=1))
+        response = api.post(f"/api/todos/{task.pk}/restore")
+        assert response.status_code == 409
+        assert "can no longer be restored" in response.json()["detail"]
+
+    def test_the_openapi_document_lists_both_with_their_refusals(self, api):
+        paths = api.get("/api/openapi.json").json()["paths"]
+        for path in ("/api/todos/{task_id}/undo-complete", "/api/todos/{task_id}/restore"):
+            responses = paths[path]["post"]["responses"]
+            assert {"404", "409"} <= set(responses), path
