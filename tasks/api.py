@@ -8,7 +8,7 @@ from ninja.errors import HttpError
 
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS, ErrorOut
 
-from . import selectors, services, undo
+from . import selectors, services, tag_services, undo
 from .models import ActivityEntry, Task
 from .schemas import (
     ActivityOut,
@@ -18,6 +18,7 @@ from .schemas import (
     SortField,
     StatusName,
     TagOut,
+    TagPatch,
     TaskListOut,
     TaskOut,
     TaskPatch,
@@ -220,5 +221,43 @@ def todo_occurrences(
 @router.get(
     "/tags", response={200: list[TagOut], **AUTH_ERRORS}, summary="Your tags with task counts"
 )
-def list_tags(request: HttpRequest) -> list[dict[str, object]]:
-    return selectors.tag_counts(user=request.user)  # type: ignore[arg-type]
+def list_tags(
+    request: HttpRequest,
+    include_unused: bool = Query(False, description="Also the tags no task carries now."),
+) -> list[dict[str, object]]:
+    return selectors.tag_counts(user=request.user, include_unused=include_unused)  # type: ignore[arg-type]
+
+
+def _tag_out(request: HttpRequest, tag_id: int) -> dict[str, object]:
+    rows = selectors.tag_counts(user=request.user, include_unused=True)  # type: ignore[arg-type]
+    return next(row for row in rows if row["id"] == tag_id)
+
+
+@router.patch(
+    "/tags/{tag_id}",
+    response={200: TagOut, **OBJECT_ERRORS, 409: ErrorOut},
+    summary="Rename, merge or colour a tag",
+)
+def patch_tag(request: HttpRequest, tag_id: int, body: TagPatch) -> dict[str, object]:
+    """Every task that carries the tag gets a new version and a TaskUpdated event (tags
+    changed). After a merge the answer is the tag merged into (another id)."""
+    tag = selectors.tag_get(user=request.user, tag_id=tag_id)  # type: ignore[arg-type]
+    sent = body.model_dump(exclude_unset=True)
+    try:
+        change = tag_services.tag_update(
+            tag=tag, name=sent.get("name"), colour=sent.get("colour"), merge=body.merge
+        )
+    except tag_services.TagExists as exc:
+        raise HttpError(
+            409,
+            f"A tag named “{exc.existing.name}” exists: send merge: true to merge "
+            f"“{tag.name}” into it.",
+        ) from None
+    return _tag_out(request, change.tag.pk)
+
+
+@router.delete("/tags/{tag_id}", response={204: None, **OBJECT_ERRORS}, summary="Delete a tag")
+def delete_tag(request: HttpRequest, tag_id: int) -> Status[None]:
+    """Takes the tag off its tasks (each gets a TaskUpdated event); the tasks stay."""
+    tag_services.tag_delete(tag=selectors.tag_get(user=request.user, tag_id=tag_id))  # type: ignore[arg-type]
+    return Status(204, None)

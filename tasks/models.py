@@ -101,11 +101,28 @@ class Priority(models.IntegerChoices):
         return str(self.label)
 
 
+class TagColour(models.TextChoices):
+    """The palette a tag's chip may take (static/app/app.css: each passes WCAG AA, light
+    and dark). Empty: the default chip."""
+
+    DEFAULT = "", "Default"
+    RED = "red", "Red"
+    ORANGE = "orange", "Orange"
+    YELLOW = "yellow", "Yellow"
+    GREEN = "green", "Green"
+    TEAL = "teal", "Teal"
+    BLUE = "blue", "Blue"
+    PURPLE = "purple", "Purple"
+    PINK = "pink", "Pink"
+    GRAY = "gray", "Gray"
+
+
 class Tag(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags"
     )
     name = models.CharField(max_length=TAG_MAX_LENGTH)
+    colour = models.CharField(max_length=10, choices=TagColour.choices, blank=True, default="")
 
     class Meta:
         ordering = [Lower("name")]

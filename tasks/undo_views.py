@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from todo_project.views import chrome
 
-from . import undo, views  # views imports this module: its helpers are read at call time
+from . import selectors, undo, views  # views imports this module: its helpers are read at call time
 from .context_processors import UNDO_SESSION_KEY
 from .models import DeletedTask, Task
 from .presenters import LIST_TEMPLATE, TaskRow
@@ -93,7 +93,8 @@ def task_undo_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, text)
         return redirect(views._back(request))
-    reopened = TaskRow.from_task(result.task)
+    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
+    reopened = TaskRow.from_task(result.task, tag_colours=colours)
     html = _live(request, reopened, "updated", text)
     if result.removed_successor_id is not None:
         # Pushed to other tabs too; this tab may have shown the repeat since.
@@ -125,5 +126,6 @@ def task_restore(request: HttpRequest, task_id: int) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, text)
         return redirect(views._back(request))
-    row = TaskRow.from_task(views._task_or_404(request, task.pk))
+    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
+    row = TaskRow.from_task(views._task_or_404(request, task.pk), tag_colours=colours)
     return HttpResponse(_live(request, row, "created", text))

@@ -100,7 +100,8 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
 
 def _row_response(request: HttpRequest, task: Task, *, status: int = 200) -> HttpResponse:
     """The row, plus the header's open-task count out of band."""
-    context = {"row": TaskRow.from_task(task), **chrome(request)}
+    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
+    context = {"row": TaskRow.from_task(task, tag_colours=colours), **chrome(request)}
     return render(request, f"{LIST_TEMPLATE}#row-response", context, status=status)
 
 
