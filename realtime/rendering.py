@@ -68,9 +68,7 @@ def render_event(event: Event) -> str:
 
 def _task_fragment(event: Event, user_id: int) -> str:
     context = {
-        "row": TaskRow.from_snapshot(
-            event.payload, tag_colours=tag_colours(user=User(pk=user_id))
-        ),
+        "row": TaskRow.from_snapshot(event.payload, tag_colours=tag_colours(user=User(pk=user_id))),
         "live_event": LIVE_EVENTS[event.event_type],
         "open_count": open_task_count(user=User(pk=user_id)),
     }
