@@ -90,7 +90,19 @@
       if (versionOf(current) >= versionOf(incoming)) detail.shouldSwap = false;
       else detail.target = current;
     }
+    // A response dropped because a push already showed its row still says what it did:
+    // its toast (an Undo offer) is shown.
+    if (!detail.shouldSwap) keepToasts(template);
   });
+
+  function keepToasts(template) {
+    var region = document.getElementById("toasts");
+    if (!region || !window.htmx) return;
+    template.content.querySelectorAll('[hx-swap-oob="beforeend:#toasts"] > [data-toast]').forEach(function (toast) {
+      region.appendChild(toast);
+      htmx.process(toast);
+    });
+  }
 
   // A fragment for a part this page does not have (a task row on the inbox page) is not an
   // error: drop it before htmx looks for its target.

@@ -66,6 +66,8 @@ def test_the_list_with_the_keyboard_alone(browser, server):
     # x completes the focused task, the focus stays in its row, z undoes it.
     keyboard.press("x")
     expect(session.row("Second")).to_have_class(re.compile(r"\bis-done\b"))
+    # (the push may show it done before this tab's own answer brings the Undo offer)
+    expect(page.locator("[data-undo-toast]", has_text="Completed “Second”.")).to_have_count(1)
     assert focused_row_title(page) == "Second"
     keyboard.press("z")
     expect(session.row("Second")).not_to_have_class(re.compile(r"\bis-done\b"))
