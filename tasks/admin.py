@@ -8,10 +8,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from . import services
+from . import services, tag_services
 from .models import ActivityEntry, Priority, Tag, Task
 
 #: Shown, never edited: the services derive them.
@@ -146,9 +146,54 @@ class TaskAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ("name", "user")
+    """Renames, colours and deletes go through tasks.tag_services, so the tasks that
+    carry a tag get their version bump and TaskUpdated events as from the tags page."""
+
+    list_display = ("name", "user", "colour", "task_count")
+    list_filter = ("colour",)
     search_fields = ("name", "user__username")
     raw_id_fields = ("user",)
+    actions = ["merge_tags"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(task_total=Count("tasks"))
+
+    @admin.display(description="tasks", ordering="task_total")
+    def task_count(self, obj: Tag) -> int:
+        return int(getattr(obj, "task_total", 0))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tag | None = None) -> Any:
+        return ("user",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Tag, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)  # a new tag carries no task yet
+            return
+        current = Tag.objects.get(pk=obj.pk)
+        tag_services.tag_update(tag=current, name=obj.name, colour=obj.colour)
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Tag) -> None:
+        tag_services.tag_delete(tag=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
+        for tag in queryset:
+            tag_services.tag_delete(tag=tag)
+
+    @admin.action(description="Merge selected tags into the most used one")
+    def merge_tags(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
+        tags = sorted(queryset, key=lambda tag: (-self.task_count(tag), tag.pk))
+        if len({tag.user_id for tag in tags}) != 1 or len(tags) < 2:
+            self.message_user(
+                request, "Select two or more tags of one user to merge.", messages.ERROR
+            )
+            return
+        target, sources = tags[0], tags[1:]
+        for source in sources:
+            tag_services.tag_merge(source=source, target=target)
+        self.message_user(
+            request, f"Merged {len(sources)} tag(s) into “{target.name}”.", messages.SUCCESS
+        )
 
 
 @admin.register(ActivityEntry)

@@ -4,11 +4,12 @@ from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
+from ninja.errors import HttpError
 
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS, ErrorOut
 from todo_project.api_types import NO_NUL
 
-from . import selectors, services
+from . import selectors, services, tag_services, undo
 from .models import ActivityEntry, Task
 from .schemas import (
     ActivityOut,
@@ -19,10 +20,12 @@ from .schemas import (
     StatusName,
     TagFilter,
     TagOut,
+    TagPatch,
     TaskListOut,
     TaskOut,
     TaskPatch,
     TaskWrite,
+    UndoCompleteIn,
     write_data,
 )
 
@@ -153,6 +156,45 @@ def reopen_todo(request: HttpRequest, task_id: int, response: HttpResponse) -> T
     return _task(request, task_id, response)
 
 
+#: An undo that is no longer possible: the task changed since, or it is too late.
+UNDO_REFUSED = {409: ErrorOut}
+
+
+@router.post(
+    "/todos/{task_id}/undo-complete",
+    response={200: TaskOut, **OBJECT_ERRORS, **UNDO_REFUSED},
+    summary="Undo a completion",
+)
+def undo_complete_todo(
+    request: HttpRequest, task_id: int, body: UndoCompleteIn, response: HttpResponse
+) -> Task:
+    """Reopen a task completed less than 10 minutes ago, if it is still at the `version`
+    the completion returned (409 otherwise). If completing a repeating task created its
+    next instance and nobody has changed that instance, it is deleted again; a changed one
+    is kept."""
+    try:
+        undo.task_undo_complete(task=_task(request, task_id), version=body.version)
+    except undo.UndoUnavailable as exc:
+        raise HttpError(409, str(exc)) from None
+    return _task(request, task_id, response)
+
+
+@router.post(
+    "/todos/{task_id}/restore",
+    response={201: TaskOut, **OBJECT_ERRORS, **UNDO_REFUSED},
+    summary="Undo a deletion",
+)
+def restore_todo(request: HttpRequest, task_id: int) -> Status[Task]:
+    """Bring back a task deleted less than 10 minutes ago, under its old id, with its
+    tags, reminder, repeat, completion and history. 404 for a task that was not deleted
+    (or not yours), 409 when it is too late."""
+    try:
+        task = undo.task_restore(user=request.user, task_id=task_id)  # type: ignore[arg-type]
+    except undo.UndoUnavailable as exc:
+        raise HttpError(409, str(exc)) from None
+    return Status(201, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
+
+
 @router.get(
     "/todos/{task_id}/activity",
     response={200: list[ActivityOut], **OBJECT_ERRORS},
@@ -183,5 +225,43 @@ def todo_occurrences(
 @router.get(
     "/tags", response={200: list[TagOut], **AUTH_ERRORS}, summary="Your tags with task counts"
 )
-def list_tags(request: HttpRequest) -> list[dict[str, object]]:
-    return selectors.tag_counts(user=request.user)  # type: ignore[arg-type]
+def list_tags(
+    request: HttpRequest,
+    include_unused: bool = Query(False, description="Also the tags no task carries now."),
+) -> list[dict[str, object]]:
+    return selectors.tag_counts(user=request.user, include_unused=include_unused)  # type: ignore[arg-type]
+
+
+def _tag_out(request: HttpRequest, tag_id: int) -> dict[str, object]:
+    rows = selectors.tag_counts(user=request.user, include_unused=True)  # type: ignore[arg-type]
+    return next(row for row in rows if row["id"] == tag_id)
+
+
+@router.patch(
+    "/tags/{tag_id}",
+    response={200: TagOut, **OBJECT_ERRORS, 409: ErrorOut},
+    summary="Rename, merge or colour a tag",
+)
+def patch_tag(request: HttpRequest, tag_id: int, body: TagPatch) -> dict[str, object]:
+    """Every task that carries the tag gets a new version and a TaskUpdated event (tags
+    changed). After a merge the answer is the tag merged into (another id)."""
+    tag = selectors.tag_get(user=request.user, tag_id=tag_id)  # type: ignore[arg-type]
+    sent = body.model_dump(exclude_unset=True)
+    try:
+        change = tag_services.tag_update(
+            tag=tag, name=sent.get("name"), colour=sent.get("colour"), merge=body.merge
+        )
+    except tag_services.TagExists as exc:
+        raise HttpError(
+            409,
+            f"A tag named “{exc.existing.name}” exists: send merge: true to merge "
+            f"“{tag.name}” into it.",
+        ) from None
+    return _tag_out(request, change.tag.pk)
+
+
+@router.delete("/tags/{tag_id}", response={204: None, **OBJECT_ERRORS}, summary="Delete a tag")
+def delete_tag(request: HttpRequest, tag_id: int) -> Status[None]:
+    """Takes the tag off its tasks (each gets a TaskUpdated event); the tasks stay."""
+    tag_services.tag_delete(tag=selectors.tag_get(user=request.user, tag_id=tag_id))  # type: ignore[arg-type]
+    return Status(204, None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from todo_project.eventbus.envelope import TASK_EVENTS, TASK_UPDATES, build_event
-from todo_project.eventbus.outbox import enqueue
+from todo_project.eventbus.envelope import TASK_EVENTS, TASK_UPDATES, Event, build_event
+from todo_project.eventbus.outbox import enqueue_many
 
 from .models import Priority, Task
 
@@ -42,16 +42,43 @@ def task_snapshot(task: Task, *, tags: Iterable[str] | None = None) -> dict[str,
     }
 
 
+def task_event(
+    event_type: str,
+    task: Task,
+    *,
+    changed_fields: Iterable[str] = (),
+    tags: Iterable[str] | None = None,
+    restored: bool = False,
+) -> Event:
+    """The event of one change of `task`, for emit_task_events().
+
+    `restored` marks the TaskCreated of a deleted task brought back by an undo."""
+    payload = task_snapshot(task, tags=tags)
+    if event_type == TASK_UPDATED:
+        payload["changed_fields"] = sorted(changed_fields)
+    if restored:
+        payload["restored"] = True
+    return build_event(event_type, payload)
+
+
+def emit_task_events(events: Iterable[Event]) -> None:
+    """Write the events to task-events (worker) and task-updates (live push), one INSERT."""
+    enqueue_many(
+        (event, (TASK_EVENTS, TASK_UPDATES), int(event.payload["user_id"])) for event in events
+    )
+
+
 def emit_task_event(
     event_type: str,
     task: Task,
     *,
     changed_fields: Iterable[str] = (),
     tags: Iterable[str] | None = None,
-) -> None:
-    """Write the event to task-events (worker) and task-updates (live push)."""
-    payload = task_snapshot(task, tags=tags)
-    if event_type == TASK_UPDATED:
-        payload["changed_fields"] = sorted(changed_fields)
-    event = build_event(event_type, payload)
-    enqueue(event, topics=(TASK_EVENTS, TASK_UPDATES), partition_key=task.user_id)
+    restored: bool = False,
+) -> Event:
+    """task_event() written at once; returns it."""
+    event = task_event(
+        event_type, task, changed_fields=changed_fields, tags=tags, restored=restored
+    )
+    emit_task_events([event])
+    return event

@@ -38,6 +38,8 @@ def activity_entry(event: Event) -> ActivityEntry:
     if event.event_type == TASK_UPDATED:
         fields = [f for f in payload.get("changed_fields", []) if f in HISTORY_FIELDS]
         changes = {field: payload.get(field) for field in fields}
+    elif event.event_type == TASK_CREATED and payload.get("restored"):
+        changes = {"restored": True}  # an undone deletion, not a new task
     return ActivityEntry(
         event_id=event.event_id,
         task_id=int(payload["task_id"]),

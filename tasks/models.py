@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.backends.ddl_references import Statement
 from django.db.models import F, Func, Q
@@ -27,6 +28,8 @@ MAX_TAGS = 20
 LOADED_TAG_NAMES = "loaded_tag_names"
 #: Text search configuration of Task.search_document (no stemming: prefix matches).
 SEARCH_CONFIG = "simple"
+#: How long a deleted task can be restored, or a completion undone.
+UNDO_WINDOW = timedelta(minutes=10)
 
 
 class PostgresOnlyIndexMixin:
@@ -98,11 +101,28 @@ class Priority(models.IntegerChoices):
         return str(self.label)
 
 
+class TagColour(models.TextChoices):
+    """The palette a tag's chip may take (static/app/app.css: each passes WCAG AA, light
+    and dark). Empty: the default chip."""
+
+    DEFAULT = "", "Default"
+    RED = "red", "Red"
+    ORANGE = "orange", "Orange"
+    YELLOW = "yellow", "Yellow"
+    GREEN = "green", "Green"
+    TEAL = "teal", "Teal"
+    BLUE = "blue", "Blue"
+    PURPLE = "purple", "Purple"
+    PINK = "pink", "Pink"
+    GRAY = "gray", "Gray"
+
+
 class Tag(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags"
     )
     name = models.CharField(max_length=TAG_MAX_LENGTH)
+    colour = models.CharField(max_length=10, choices=TagColour.choices, blank=True, default="")
 
     class Meta:
         ordering = [Lower("name")]
@@ -318,3 +338,28 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of user {self.user_id}"
+
+
+class DeletedTask(models.Model):
+    """A deleted task, kept for UNDO_WINDOW so that the deletion can be undone.
+
+    `snapshot` is the payload of the task's TaskDeleted event (tasks.events.task_snapshot):
+    while the task is gone it is the task's only copy, so every fact is still stored once.
+    The history stays where it was (ActivityEntry is keyed by task id, not a foreign key),
+    and a restored task gets its old id back. Older rows are purged by the next delete.
+    """
+
+    task_id = models.BigIntegerField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deleted_tasks"
+    )
+    snapshot = models.JSONField(encoder=DjangoJSONEncoder)
+    deleted_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"deleted task {self.task_id}"
+
+    @property
+    def version(self) -> int:
+        """The version its TaskDeleted event carried."""
+        return int(self.snapshot.get("version") or 0)

@@ -54,36 +54,60 @@ class TaskRow:
     completed: bool
     version: int
     now: datetime = field(default_factory=timezone.now)
+    #: The row shows a mark (not the text: it may be long) when the task has notes.
+    has_description: bool = False
+    #: The colour of each of the row's coloured tags, by case-folded name.
+    tag_colours: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_task(cls, task: Task, *, now: datetime | None = None) -> TaskRow:
+    def from_task(
+        cls,
+        task: Task,
+        *,
+        now: datetime | None = None,
+        tag_colours: Mapping[str, str] | None = None,
+    ) -> TaskRow:
+        """`tag_colours`: the user's (selectors.tag_colours), for the chips."""
+        tags = sorted_tags(task.tag_names)
         return cls(
             id=task.pk,
             title=task.title,
             priority=Priority(task.priority).slug,
-            tags=sorted_tags(task.tag_names),
+            tags=tags,
             due_date=task.due_date,
             reminder_at=task.reminder_at if not task.completed else None,
             recurrence=task.recurrence,
             completed=task.completed,
             version=task.version,
             now=now or timezone.now(),
+            has_description=bool(task.description.strip()),
+            tag_colours=_colours_of(tags, tag_colours),
         )
 
     @classmethod
-    def from_snapshot(cls, payload: Mapping[str, Any]) -> TaskRow:
+    def from_snapshot(
+        cls, payload: Mapping[str, Any], *, tag_colours: Mapping[str, str] | None = None
+    ) -> TaskRow:
         completed = bool(payload.get("completed"))
+        tags = sorted_tags(str(tag) for tag in payload.get("tags") or [])
         return cls(
             id=int(payload["task_id"]),
             title=str(payload.get("title") or ""),
             priority=str(payload.get("priority") or "medium"),
-            tags=sorted_tags(str(tag) for tag in payload.get("tags") or []),
+            tags=tags,
             due_date=parse_instant(payload.get("due_date")),
             reminder_at=None if completed else parse_instant(payload.get("reminder_at")),
             recurrence=str(payload.get("recurrence") or ""),
             completed=completed,
             version=int(payload.get("version") or 0),
+            has_description=bool(str(payload.get("description") or "").strip()),
+            tag_colours=_colours_of(tags, tag_colours),
         )
+
+    @property
+    def chips(self) -> list[tuple[str, str]]:
+        """(name, colour) of each tag, in the row's order; colour '' for the default."""
+        return [(tag, self.tag_colours.get(tag.casefold(), "")) for tag in self.tags]
 
     @property
     def dom_id(self) -> str:
@@ -109,6 +133,13 @@ class TaskRow:
     @property
     def reminder_label(self) -> str:
         return when_label(self.reminder_at, self.now) if self.reminder_at else ""
+
+
+def _colours_of(tags: Iterable[str], colours: Mapping[str, str] | None) -> dict[str, str]:
+    if not colours:
+        return {}
+    keys = (tag.casefold() for tag in tags)
+    return {key: colours[key] for key in keys if colours.get(key)}
 
 
 def when_label(moment: datetime, now: datetime) -> str:
@@ -230,20 +261,35 @@ def canonical_query(params: Mapping[str, Any], **overrides: Any) -> str:
     return urlencode(pairs)
 
 
+#: How many tags the filter bar offers as chips (the most used); the rest are searched.
+TOP_TAGS = 8
+
+
 def tag_options(
-    known: Sequence[Mapping[str, Any]], selected: Sequence[str]
+    known: Sequence[Mapping[str, Any]], selected: Sequence[str], *, limit: int = TOP_TAGS
 ) -> list[dict[str, Any]]:
-    """The tag chips: the user's tags with their counts, plus any selected tag the user
-    does not have (so it can be unticked), each marked selected or not."""
-    known_names = {tag["name"].casefold() for tag in known}
-    ordered = sorted(known, key=lambda tag: tag_sort_key(tag["name"]))
-    options = [{"name": tag["name"], "count": tag["count"]} for tag in ordered] + [
-        {"name": name, "count": 0} for name in selected if name.casefold() not in known_names
-    ]
+    """The tag chips: the user's `limit` most used tags with their counts, plus every
+    selected tag (one the user does not have too, so it can be unticked), in natural
+    order, each marked selected or not."""
     chosen = {tag.casefold() for tag in selected}
+    by_use = sorted(known, key=lambda tag: (-tag["count"], tag_sort_key(tag["name"])))
+    shown = by_use[:limit] + [tag for tag in by_use[limit:] if tag["name"].casefold() in chosen]
+    known_names = {tag["name"].casefold() for tag in known}
+    options = [
+        {"name": tag["name"], "count": tag["count"]}
+        for tag in sorted(shown, key=lambda tag: tag_sort_key(tag["name"]))
+    ] + [{"name": name, "count": 0} for name in selected if name.casefold() not in known_names]
     for option in options:
         option["selected"] = option["name"].casefold() in chosen
     return options
+
+
+def tag_search_names(known: Sequence[Mapping[str, Any]], shown: Sequence[Mapping[str, Any]]):
+    """The tags the chips leave out, for the filter's tag search (its suggestions)."""
+    offered = {option["name"].casefold() for option in shown}
+    return sorted(
+        (tag["name"] for tag in known if tag["name"].casefold() not in offered), key=tag_sort_key
+    )
 
 
 def filter_errors(message_dict: Mapping[str, Sequence[str]]) -> list[str]:
@@ -275,7 +321,9 @@ def list_context(
     `count` matches, for the parameters `filters` parsed from `params`."""
     bar = FilterBar.from_filterset(filters)
     now = timezone.now()
-    rows = [TaskRow.from_task(task, now=now) for task in items]
+    colours = {tag["name"].casefold(): tag["colour"] for tag in known_tags if tag.get("colour")}
+    rows = [TaskRow.from_task(task, now=now, tag_colours=colours) for task in items]
+    chips = tag_options(known_tags, bar.tags)
     last_page = max(1, -(-count.value // page_size))
     if not count.exact and len(rows) == page_size:
         last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
@@ -296,7 +344,8 @@ def list_context(
         "list_url": list_url(canonical_query(params)),
         "filter_errors": errors,
         "state": bar,
-        "tag_options": tag_options(known_tags, bar.tags),
+        "tag_options": chips,
+        "tag_search_names": tag_search_names(known_tags, chips),
         # New tasks pushed live go to the top of the first page of a list that shows
         # pending tasks; a list of completed tasks or a later page leaves them out.
         "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
@@ -391,6 +440,10 @@ class HistoryLine:
 
     @classmethod
     def from_entry(cls, entry: Any) -> HistoryLine:
+        if entry.event_type == "TaskCreated" and (entry.changes or {}).get("restored"):
+            return cls(
+                label="Restored", version=entry.version, occurred_at=entry.occurred_at, changes=[]
+            )
         changes = [
             (FIELD_LABELS.get(name, name), change_text(name, value))
             for name, value in (entry.changes or {}).items()

@@ -220,9 +220,30 @@ class TaskListOut(BaseModel):
     offset: int
 
 
+#: tasks.models.TagColour's values ("" is the default chip).
+TagColourName = Literal[
+    "", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "gray"
+]
+
+
 class TagOut(Schema):
+    id: int
     name: str
-    count: int
+    count: int = Field(..., description="Tasks that carry the tag.")
+    colour: TagColourName
+
+
+class TagPatch(BaseModel):
+    """What to change; a left-out field keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TagName = omittable(
+        description="A new name. The name of another of your tags (case ignored) merges "
+        "this tag into that one, and needs merge: true (409 otherwise)."
+    )
+    colour: TagColourName = omittable(description="The chip's colour; empty for the default.")
+    merge: bool = Field(False, description="Confirm a merge into the tag that has `name`.")
 
 
 class ActivityOut(Schema):
@@ -244,4 +265,10 @@ class OccurrencesOut(Schema):
     summary: str | None = Field(..., description="The rule in words, null for a one-off task.")
     occurrences: list[Instant] = Field(
         ..., description="Upcoming due dates (UTC; they keep wall-clock time in the task's zone)."
+    )
+
+
+class UndoCompleteIn(Schema):
+    version: int = Field(
+        ..., ge=1, description="The task's version that the completion returned (its `version`)."
     )

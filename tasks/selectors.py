@@ -212,16 +212,24 @@ def task_list(
     return TaskPage(items=with_tag_names_loaded(rows), total=total, limit=limit, offset=offset)
 
 
-def tag_counts(*, user: User) -> list[dict[str, Any]]:
-    """The user's tags in use, with how many tasks carry each (counted from the tag rows)."""
-    rows = (
-        Tag.objects.filter(user=user)
-        .annotate(count=Count("tasks"))
-        .filter(count__gt=0)
-        .order_by(Lower("name"))
-        .values("name", "count")
-    )
-    return list(rows)
+def tag_counts(*, user: User, include_unused: bool = False) -> list[dict[str, Any]]:
+    """The user's tags in use (or all, with `include_unused`), with how many tasks carry
+    each (counted from the tag rows) and their colour."""
+    rows = Tag.objects.filter(user=user).annotate(count=Count("tasks"))
+    if not include_unused:
+        rows = rows.filter(count__gt=0)
+    return list(rows.order_by(Lower("name")).values("id", "name", "count", "colour"))
+
+
+def tag_colours(*, user: User) -> dict[str, str]:
+    """The colour of each of the user's coloured tags, by case-folded name."""
+    rows = Tag.objects.filter(user=user).exclude(colour="").values_list("name", "colour")
+    return {name.casefold(): colour for name, colour in rows}
+
+
+def tag_get(*, user: User, tag_id: int) -> Tag:
+    """Raises Tag.DoesNotExist for a missing tag and for another user's tag alike."""
+    return Tag.objects.get(user=user, pk=tag_id)
 
 
 def task_activity(*, user: User, task_id: int) -> QuerySet[ActivityEntry]:

@@ -28,6 +28,8 @@ from .models import (
     MAX_TAGS,
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
+    UNDO_WINDOW,
+    DeletedTask,
     Priority,
     Tag,
     Task,
@@ -343,14 +345,31 @@ def task_reopen(*, task: Task) -> Task:
     return locked
 
 
-def task_delete(*, task: Task, expected_version: Collection[int] | None = None) -> None:
+def task_delete(
+    *,
+    task: Task,
+    expected_version: Collection[int] | None = None,
+    restorable: bool = True,
+    now: datetime | None = None,
+) -> None:
+    """Delete the task; a `restorable` one can be brought back by tasks.undo.task_restore
+    for UNDO_WINDOW (its TaskDeleted snapshot is kept as a DeletedTask)."""
+    now = now or timezone.now()
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
         _check_version(locked, expected_version)
         tags = locked.tag_names
         locked.version += 1
-        emit_task_event(TASK_DELETED, locked, tags=tags)
+        event = emit_task_event(TASK_DELETED, locked, tags=tags)
         locked.delete()
+        DeletedTask.objects.filter(deleted_at__lt=now - UNDO_WINDOW).delete()
+        if restorable:
+            DeletedTask.objects.create(
+                task_id=event.payload["task_id"],
+                user_id=locked.user_id,
+                snapshot=event.payload,
+                deleted_at=now,
+            )
 
 
 def task_create_next_instance(
@@ -362,7 +381,7 @@ def task_create_next_instance(
     successor is returned as is, and `recurrence_parent` is unique in the database.
     The due date is the series' first occurrence after both the completed due date and
     now, so completing late leaves no backlog. Returns None when the series has ended,
-    the task is not recurring, or the completed instance was deleted meanwhile.
+    the task is not recurring, or the completed instance was deleted or reopened meanwhile.
     """
     if not completed.get("recurrence") or not completed.get("due_date"):
         return None
@@ -377,7 +396,9 @@ def task_create_next_instance(
         return None
     with transaction.atomic():
         parent = Task.objects.select_for_update().filter(pk=completed["task_id"]).first()
-        if parent is None:
+        if parent is None or not parent.completed:
+            # Deleted, or reopened (an undone completion) before the worker got here: the
+            # completion that asked for a successor is gone. Completing it again asks anew.
             return None
         existing = Task.objects.filter(recurrence_parent=parent).first()
         if existing is not None:

@@ -30,7 +30,7 @@ from django_htmx.http import (
 
 from todo_project.views import chrome
 
-from . import presenters, selectors, services
+from . import presenters, selectors, services, undo_views
 from .filters import ListStatus
 from .forms import QuickAddForm, RecurrenceForm, TaskForm
 from .models import Task
@@ -100,7 +100,8 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
 
 def _row_response(request: HttpRequest, task: Task, *, status: int = 200) -> HttpResponse:
     """The row, plus the header's open-task count out of band."""
-    context = {"row": TaskRow.from_task(task), **chrome(request)}
+    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
+    context = {"row": TaskRow.from_task(task, tag_colours=colours), **chrome(request)}
     return render(request, f"{LIST_TEMPLATE}#row-response", context, status=status)
 
 
@@ -242,8 +243,11 @@ def _preview_for(
 @login_required
 @require_POST
 def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = services.task_complete(task=_task_or_404(request, task_id))
-    return _after_toggle(request, task)
+    before = _task_or_404(request, task_id)
+    task = services.task_complete(task=before)
+    # Undo is offered for this request's own completion, not for one it found done.
+    offer = undo_views.completion_offer(task) if task.version != before.version else None
+    return _after_toggle(request, task, offer=offer)
 
 
 @login_required
@@ -253,11 +257,19 @@ def task_reopen(request: HttpRequest, task_id: int) -> HttpResponse:
     return _after_toggle(request, task)
 
 
-def _after_toggle(request: HttpRequest, task: Task) -> HttpResponse:
+def _after_toggle(
+    request: HttpRequest, task: Task, *, offer: dict[str, Any] | None = None
+) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
-        return _row_response(request, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
-    verb = "Completed" if task.completed else "Reopened"
-    messages.success(request, f"{verb} “{task.title}”.")
+        response = _row_response(request, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
+        if offer is not None:
+            response.content += undo_views.undo_toast(request, offer).encode()
+        return response
+    if offer is not None:
+        undo_views.offer_undo(request, offer)  # its toast says "Completed …"
+    else:
+        verb = "Completed" if task.completed else "Reopened"
+        messages.success(request, f"{verb} “{task.title}”.")
     return redirect(_back(request))
 
 
@@ -280,19 +292,17 @@ def task_delete(request: HttpRequest, task_id: int) -> HttpResponse:
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""
+    offer = undo_views.deletion_offer(task_id=row.id, title=title)
     if request.htmx:  # type: ignore[attr-defined]
         if next_url:
-            messages.success(request, f"Deleted “{title}”.")
+            undo_views.offer_undo(request, offer)
             return HttpResponseClientRedirect(next_url)
         deleted = replace(row, version=row.version + 1)
-        context = {
-            "row": deleted,
-            "toast_kind": "info",
-            "toast_text": f"Deleted “{title}”.",
-            **chrome(request),
-        }
-        return render(request, f"{LIST_TEMPLATE}#task-deleted", context)
-    messages.success(request, f"Deleted “{title}”.")
+        context = {"row": deleted, **chrome(request)}
+        response = render(request, f"{LIST_TEMPLATE}#task-deleted", context)
+        response.content += undo_views.undo_toast(request, offer).encode()
+        return response
+    undo_views.offer_undo(request, offer)  # its toast says "Deleted …"
     return redirect(next_url or "tasks:list")
 
 

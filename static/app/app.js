@@ -8,7 +8,13 @@
   // Task rows carry data-version (Task.version). A pushed fragment (an out-of-band swap) as
   // old as or older than the row the page shows is dropped; so is the response to this
   // tab's own request when a push already brought a newer version.
-  var deleted = new Set(); // ids of rows removed by a delete, so a late insert stays out
+  // Rows removed by a delete (id -> the delete's version), so a late insert of the deleted
+  // task stays out while an undone delete (a newer version: the restored task) comes back.
+  var deleted = new Map();
+
+  function deletedBefore(el) {
+    return deleted.has(el.id) && deleted.get(el.id) >= versionOf(el);
+  }
 
   function versionOf(el) {
     var v = el && el.getAttribute && el.getAttribute("data-version");
@@ -40,7 +46,7 @@
       var el = incoming[i];
       var current = document.getElementById(el.id);
       var isDelete = el.hasAttribute("data-deleted");
-      if (isInsert && (current || deleted.has(el.id))) {
+      if (isInsert && (current || deletedBefore(el))) {
         detail.shouldSwap = false; // already shown (this tab created it) or already deleted
         return;
       }
@@ -48,7 +54,7 @@
         detail.shouldSwap = false; // stale or duplicate
         return;
       }
-      if (!isInsert && isDelete) deleted.add(el.id);
+      if (!isInsert && isDelete) deleted.set(el.id, versionOf(el));
     }
   });
 
@@ -76,7 +82,7 @@
     var current = document.getElementById(incoming.id);
     if (current && current === detail.target) {
       if (versionOf(current) > versionOf(incoming)) detail.shouldSwap = false;
-    } else if (detail.target.id === "task-rows" && (current || deleted.has(incoming.id))) {
+    } else if (detail.target.id === "task-rows" && (current || deletedBefore(incoming))) {
       detail.shouldSwap = false; // an insert of a row the page already shows, or deleted
     } else if (current && detail.target.id === incoming.id && !detail.target.isConnected) {
       // A push replaced the row while this request was in flight: swap into the row the
@@ -84,7 +90,19 @@
       if (versionOf(current) >= versionOf(incoming)) detail.shouldSwap = false;
       else detail.target = current;
     }
+    // A response dropped because a push already showed its row still says what it did:
+    // its toast (an Undo offer) is shown.
+    if (!detail.shouldSwap) keepToasts(template);
   });
+
+  function keepToasts(template) {
+    var region = document.getElementById("toasts");
+    if (!region || !window.htmx) return;
+    template.content.querySelectorAll('[hx-swap-oob="beforeend:#toasts"] > [data-toast]').forEach(function (toast) {
+      region.appendChild(toast);
+      htmx.process(toast);
+    });
+  }
 
   // A fragment for a part this page does not have (a task row on the inbox page) is not an
   // error: drop it before htmx looks for its target.
@@ -301,8 +319,22 @@
     errorToast("Couldn't reach the server. Check your connection.", retryOf(evt.detail));
   });
   document.addEventListener("htmx:responseError", function (evt) {
-    var status = evt.detail.xhr ? evt.detail.xhr.status : 0;
-    errorToast(failureText(status), status >= 500 || status === 429 ? retryOf(evt.detail) : null);
+    var xhr = evt.detail.xhr;
+    var status = xhr ? xhr.status : 0;
+    // A refusal the server explains (an undo that is no longer possible) says why itself.
+    var explained = status === 409 && /^text\/plain/.test(xhr.getResponseHeader("Content-Type") || "");
+    var text = explained ? xhr.responseText : failureText(status);
+    errorToast(text, status >= 500 || status === 429 ? retryOf(evt.detail) : null);
+  });
+
+  // An Undo taken up (or refused): its toast has done its job.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-undo")) return;
+    var toast = form.closest("[data-toast]");
+    if (toast) toast.remove();
+    var heading = document.getElementById("results-heading");
+    if (heading && (document.activeElement === document.body || !document.activeElement)) heading.focus();
   });
 
   // --- quick add --------------------------------------------------------------------------

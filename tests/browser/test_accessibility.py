@@ -69,6 +69,17 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
             "reminder_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
         },
     )
+    # A tag in every palette colour (and more tags than the filter shows as chips).
+    palette = ["red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "gray"]
+    server.api(
+        USER,
+        "POST",
+        "/todos",
+        json={"title": f"Palette {scheme}", "tags": [f"c-{c}" for c in palette]},
+    )
+    for tag in server.api(USER, "GET", "/tags"):
+        if tag["name"].startswith("c-"):
+            server.api(USER, "PATCH", f"/tags/{tag['id']}", json={"colour": tag["name"][2:]})
     server.api(USER, "POST", "/todos", json={"title": "Medium one", "priority": "medium"})
     server.api(USER, "POST", "/todos", json={"title": "High one", "priority": "high"})
     server.api(USER, "POST", "/todos", json={"title": "Urgent one", "priority": "urgent"})
@@ -115,10 +126,25 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
     page.wait_for_url("**/tasks/")
     expect(page.locator("html")).to_have_attribute("data-live", "open")
     visit("list", "/tasks/")
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    check("list, keyboard shortcuts")
+    page.keyboard.press("Escape")
     visit("list, filtered", "/tasks/?status=all&priority=low&tag=tag2")
     visit("task form", "/tasks/new/")
     visit("edit form", f"/tasks/{task['id']}/edit/")
     visit("history", f"/tasks/{task['id']}/history/")
+    visit("tags", "/tasks/tags/")
+    expect(page.locator(".tag-item .chip.tag-red")).to_be_visible()
+    page.get_by_label("Name of “c-red”").fill("c-blue")  # another tag's name: a merge
+    name_field = page.get_by_label("Name of “c-red”")
+    page.locator(".tag-item", has=name_field).get_by_role(
+        "button", name=re.compile("^Save")
+    ).click()
+    expect(page.get_by_role("button", name="Merge")).to_be_visible()
+    check("tags, merge question")
+    tag_id = server.api(USER, "GET", "/tags")[0]["id"]
+    visit("tag delete", f"/tasks/tags/{tag_id}/delete/")
     page.goto("/notifications/")
     expect(page.locator("#notification-items > li").first).to_be_visible()
     visit("inbox", "/notifications/")

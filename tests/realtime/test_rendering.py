@@ -76,6 +76,15 @@ def test_page_and_push_render_the_same_row(user, rf):
     assert a.replace(str(pushed.now), "") == b.replace(str(page.now), "")
 
 
+def test_a_pushed_row_marks_a_description_with_an_accessible_label(user):
+    task = services.task_create(user=user, data={"title": "Plain"})
+    assert "Has a description" not in render_event(last_update_event())
+    services.task_update(task=task, data={"description": "Ask about the <b>bill</b>"})
+    html = render_event(last_update_event())
+    assert 'class="visually-hidden">Has a description<' in html
+    assert "bill" not in html  # the mark, not the text
+
+
 def test_unknown_user_or_event_renders_nothing(user):
     assert render_event(build_event("TaskCreated", {"task_id": 1, "user_id": 999_999})) == ""
     assert render_event(build_event("SomethingElse", {"user_id": user.pk})) == ""

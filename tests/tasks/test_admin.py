@@ -275,3 +275,40 @@ class TestDeleteAndActions:
         )
         assert event_types() == ["TaskUpdated", "TaskUpdated"]
         assert not Task.objects.filter(completed=True).exists()
+
+
+class TestTagAdmin:
+    """Renames, merges and deletes in the admin go through tasks.tag_services."""
+
+    def test_a_rename_updates_every_tagged_task_with_an_event(self, admin_client, user):
+        from tasks.models import Tag
+
+        task = services.task_create(user=user, data={"title": "a", "tags": ["wrk"]})
+        tag = Tag.objects.get(name="wrk")
+        url = reverse("admin:tasks_tag_change", args=[tag.pk])
+        response = admin_client.post(url, {"name": "work", "colour": "green"})
+        assert response.status_code == 302, response.content
+        task.refresh_from_db()
+        assert task.tag_names == ["work"] and task.version == 2
+        assert Tag.objects.get(pk=tag.pk).colour == "green"
+        updated = [p for t, p in events() if t == "TaskUpdated"]
+        assert [(p["task_id"], p["tags"]) for p in updated] == [(task.pk, ["work"])]
+
+    def test_delete_and_merge_actions_change_the_tasks(self, admin_client, user):
+        from tasks.models import Tag
+
+        a = services.task_create(user=user, data={"title": "a", "tags": ["work", "job"]})
+        b = services.task_create(user=user, data={"title": "b", "tags": ["work", "old"]})
+        services.task_create(user=user, data={"title": "c", "tags": ["job"]})
+        url = reverse("admin:tasks_tag_changelist")
+        ids = [str(Tag.objects.get(name=n).pk) for n in ("work", "job")]
+        admin_client.post(url, {"action": "merge_tags", "_selected_action": ids})
+        assert sorted(Tag.objects.values_list("name", flat=True)) == ["old", "work"]
+        old = str(Tag.objects.get(name="old").pk)
+        admin_client.post(
+            url, {"action": "delete_selected", "_selected_action": [old], "post": "yes"}
+        )
+        assert Task.objects.get(pk=a.pk).tag_names == ["work"]
+        assert Task.objects.get(pk=b.pk).tag_names == ["work"]
+        updated = {p["task_id"] for t, p in events() if t == "TaskUpdated"}
+        assert a.pk in updated and b.pk in updated

@@ -634,3 +634,134 @@ def test_concurrent_patches_with_if_match_cannot_both_win(user):
     assert sorted(results) == [200, 412, 412, 412, 412], results
     task.refresh_from_db()
     assert task.version == 2
+
+
+class TestUndo:
+    def test_undo_complete_reopens_at_the_completed_version(self, api, user):
+        task = make(user, "Call mom")
+        done = api.post(f"/api/todos/{task.pk}/complete").json()
+        response = api.post(f"/api/todos/{task.pk}/undo-complete", {"version": done["version"]})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["completed"] is False and body["version"] == done["version"] + 1
+        assert response["ETag"] == f'"{body["version"]}"'
+
+    def test_undo_complete_of_a_changed_task_is_a_409(self, api, user):
+        task = make(user, "Call mom")
+        done = api.post(f"/api/todos/{task.pk}/complete").json()
+        api.patch(f"/api/todos/{task.pk}", {"title": "Call dad"})
+        response = api.post(f"/api/todos/{task.pk}/undo-complete", {"version": done["version"]})
+        assert response.status_code == 409
+        assert "changed since it was completed" in response.json()["detail"]
+
+    def test_undo_complete_needs_a_version(self, api, user):
+        task = make(user, "Call mom")
+        api.post(f"/api/todos/{task.pk}/complete")
+        response = api.post(f"/api/todos/{task.pk}/undo-complete", {})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "version"]
+
+    def test_restore_brings_the_task_back_under_its_id(self, api, user):
+        task = make(user, "Old plan", tags=["home"], priority="high")
+        assert api.delete(f"/api/todos/{task.pk}").status_code == 204
+        response = api.post(f"/api/todos/{task.pk}/restore")
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["id"], body["title"], body["tags"], body["priority"]) == (
+            task.pk,
+            "Old plan",
+            ["home"],
+            "high",
+        )
+        assert api.get(f"/api/todos/{task.pk}").status_code == 200
+
+    def test_restore_of_a_task_never_deleted_or_not_yours_is_a_404(self, api, other_api, user):
+        task = make(user, "Mine")
+        assert api.post(f"/api/todos/{task.pk}/restore").status_code == 404
+        api.delete(f"/api/todos/{task.pk}")
+        assert other_api.post(f"/api/todos/{task.pk}/restore").status_code == 404
+
+    def test_restore_too_late_is_a_409(self, api, user):
+        from tasks.models import DeletedTask
+
+        task = make(user, "Old plan")
+        api.delete(f"/api/todos/{task.pk}")
+        DeletedTask.objects.update(deleted_at=timezone.now() - timedelta(hours=1))
+        response = api.post(f"/api/todos/{task.pk}/restore")
+        assert response.status_code == 409
+        assert "can no longer be restored" in response.json()["detail"]
+
+    def test_the_openapi_document_lists_both_with_their_refusals(self, api):
+        paths = api.get("/api/openapi.json").json()["paths"]
+        for path in ("/api/todos/{task_id}/undo-complete", "/api/todos/{task_id}/restore"):
+            responses = paths[path]["post"]["responses"]
+            assert {"404", "409"} <= set(responses), path
+
+
+class TestTags:
+    def tag_id(self, api, name):
+        rows = api.get("/api/tags", data={"include_unused": "true"}).json()
+        return next(row["id"] for row in rows if row["name"] == name)
+
+    def test_list_has_ids_colours_and_unused_on_request(self, api, user):
+        task = make(user, tags=["work", "gone"])
+        services.task_update(task=task, data={"tags": ["work"]})
+        used = api.get("/api/tags").json()
+        assert [(t["name"], t["count"], t["colour"]) for t in used] == [("work", 1, "")]
+        every = api.get("/api/tags", data={"include_unused": "true"}).json()
+        assert [(t["name"], t["count"]) for t in every] == [("gone", 0), ("work", 1)]
+
+    def test_patch_renames_and_colours(self, api, user):
+        task = make(user, tags=["wrk"])
+        response = api.patch(
+            f"/api/tags/{self.tag_id(api, 'wrk')}", {"name": "work", "colour": "blue"}
+        )
+        assert response.status_code == 200, response.content
+        assert {k: response.json()[k] for k in ("name", "count", "colour")} == {
+            "name": "work",
+            "count": 1,
+            "colour": "blue",
+        }
+        body = api.get(f"/api/todos/{task.pk}").json()
+        assert body["tags"] == ["work"] and body["version"] == 2
+
+    def test_patch_to_an_existing_name_is_a_409_until_merge_is_sent(self, api, user):
+        make(user, tags=["Job"])
+        make(user, tags=["work"])
+        url = f"/api/tags/{self.tag_id(api, 'Job')}"
+        response = api.patch(url, {"name": "work"})
+        assert response.status_code == 409
+        assert "merge: true" in response.json()["detail"]
+        merged = api.patch(url, {"name": "work", "merge": True})
+        assert merged.status_code == 200
+        assert (merged.json()["name"], merged.json()["count"]) == ("work", 2)
+        assert merged.json()["id"] == self.tag_id(api, "work")
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [({"name": " "}, "name"), ({"colour": "mauve"}, "colour"), ({"x": 1}, "x")],
+    )
+    def test_patch_with_bad_input_is_a_422_naming_the_field(self, api, user, body, field):
+        make(user, tags=["work"])
+        response = api.patch(f"/api/tags/{self.tag_id(api, 'work')}", body)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"][-1] == field
+
+    def test_delete_takes_the_tag_off_its_tasks(self, api, user):
+        task = make(user, tags=["old", "keep"])
+        assert api.delete(f"/api/tags/{self.tag_id(api, 'old')}").status_code == 204
+        assert api.get(f"/api/todos/{task.pk}").json()["tags"] == ["keep"]
+
+    def test_another_users_tag_is_a_404(self, api, other_api, user):
+        make(user, tags=["mine"])
+        tag_id = self.tag_id(api, "mine")
+        assert other_api.patch(f"/api/tags/{tag_id}", {"colour": "red"}).status_code == 404
+        assert other_api.delete(f"/api/tags/{tag_id}").status_code == 404
+
+    def test_the_colour_names_are_the_models(self):
+        from typing import get_args
+
+        from tasks.models import TagColour
+        from tasks.schemas import TagColourName
+
+        assert list(get_args(TagColourName)) == list(TagColour.values)

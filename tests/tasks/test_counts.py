@@ -148,9 +148,9 @@ class TestTotalsFollowEveryWritePath:
         assert tagged(user, "errands", "x") == {"a"}
         assert tagged(user, "y") == set()
         assert tagged(other_user, "work", "home") == {"theirs"}
-        assert api.get("/api/tags").json() == [
-            {"name": "errands", "count": 1},
-            {"name": "x", "count": 1},
+        assert [(t["name"], t["count"]) for t in api.get("/api/tags").json()] == [
+            ("errands", 1),
+            ("x", 1),
         ]
 
     def test_tags_endpoint_counts_the_users_tags_in_use(self, api, user, other_user):
@@ -160,9 +160,9 @@ class TestTotalsFollowEveryWritePath:
         task = create(user, "c", tags=["unused-soon"])
         services.task_update(task=task, data={"tags": []})
         create(other_user, "theirs", tags=["home", "zzz"])
-        assert api.get("/api/tags").json() == [
-            {"name": "home", "count": 2},
-            {"name": "Work", "count": 2},
+        assert [(t["name"], t["count"]) for t in api.get("/api/tags").json()] == [
+            ("home", 2),
+            ("Work", 2),
         ]
 
     def test_deleting_the_user_deletes_tasks_and_tags(self, user):

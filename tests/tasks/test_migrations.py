@@ -79,7 +79,7 @@ queries = {
 print(json.dumps({
     "lists": {name: seen(query) for name, query in queries.items()},
     "open": str(selectors.open_task_count(user=user)),
-    "tags": selectors.tag_counts(user=user),
+    "tags": [{"name": t["name"], "count": t["count"]} for t in selectors.tag_counts(user=user)],
 }))
 """
 

@@ -86,6 +86,17 @@ class TestTaskRow:
         assert page.reminder_at == due - timedelta(minutes=30)
         assert page.dom_id == f"task-{task.pk}" and page.recurrence_summary == ""
 
+    def test_a_task_with_a_description_is_marked_on_page_and_push(self, user):
+        task = services.task_create(user=user, data={"title": "Notes", "description": "Aisle 4"})
+        pushed = TaskRow.from_snapshot(last_event().payload)
+        page = TaskRow.from_task(selectors.task_get(user=user, task_id=task.pk))
+        assert pushed.has_description and page.has_description
+
+    def test_a_blank_description_is_no_description(self, user):
+        task = services.task_create(user=user, data={"title": "Bare", "description": " \n "})
+        assert not TaskRow.from_snapshot(last_event().payload).has_description
+        assert not TaskRow.from_task(task).has_description
+
     def test_a_completed_task_shows_no_reminder(self, user):
         task = services.task_create(
             user=user,

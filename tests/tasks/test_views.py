@@ -75,6 +75,17 @@ class TestList:
         assert "Mine" in body
         assert "Bob&#x27;s secret" not in body and "Bob's secret" not in body
 
+    def test_a_task_with_a_description_carries_a_labelled_mark(self, client, user):
+        noted = make(user, "Noted", description="Bring the receipt")
+        plain = make(user, "Plain")
+        body = client.get(self.url).content.decode()
+        rows = {
+            task.pk: body.split(f'id="task-{task.pk}"')[1].split("</li>")[0]
+            for task in (noted, plain)
+        }
+        assert ">Has a description<" in rows[noted.pk]
+        assert "Has a description" not in rows[plain.pk]
+
     def test_titles_are_escaped(self, client, user):
         make(user, "<script>alert(1)</script>")
         body = client.get(self.url).content.decode()
