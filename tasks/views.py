@@ -82,6 +82,16 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
             limit=PAGE_SIZE,
             offset=(page_number - 1) * PAGE_SIZE,
         )
+        if not page.items and page_number > 1:
+            # Past the end (?page=999, or the last page emptied since): the last page.
+            page_number = presenters.last_page_for(page.total, page_size=PAGE_SIZE)
+            if page_number > 1 or page.total:
+                page = selectors.task_list(
+                    user=request.user,  # type: ignore[arg-type]
+                    filters=filters,
+                    limit=PAGE_SIZE,
+                    offset=(page_number - 1) * PAGE_SIZE,
+                )
         items, count = page.items, page.total
     except ValidationError as exc:
         items, count = [], selectors.bounded(0)
@@ -112,6 +122,8 @@ def _row_response(request: HttpRequest, task: Task, *, status: int = 200) -> Htt
 def task_list(request: HttpRequest) -> HttpResponse:
     context = _list_context(request)
     htmx = request.htmx  # type: ignore[attr-defined]
+    if not htmx and context["page_number"] != _page_number(request.GET):
+        return redirect(context["list_url"])  # a page past the end: the address says which
     if htmx and not htmx.history_restore_request:
         # The filter bar sent this: it already shows the view. A chip or a page link
         # did: refresh the bar too, so it shows the filters now applied.

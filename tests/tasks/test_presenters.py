@@ -262,6 +262,32 @@ class TestRecurrencePreview:
         assert shown.dates[0] == datetime(2030, 3, 4, 9, 30, tzinfo=BERLIN)  # the first instance
         assert shown.dates[1] == datetime(2030, 3, 8, 9, 30, tzinfo=BERLIN)
 
+    @pytest.mark.parametrize(
+        ("due", "monthday", "skipped"),
+        [
+            ("2030-01-31T09:00", "", "Months without a day 31 (February, April, June,"),
+            ("2030-01-15T09:00", "30", "Months without a day 30 (February)"),
+            ("2030-01-15T09:00", "29", "Months without a day 29 (February, except in leap"),
+        ],
+    )
+    def test_a_late_day_of_the_month_says_which_months_it_skips(self, due, monthday, skipped):
+        shown = self.preview(
+            due_date=due, recurrence_preset="monthly_day", recurrence_monthday=monthday
+        )
+        assert shown.note.startswith(skipped)
+        assert "Last day of the month" in shown.note
+        if not monthday:
+            assert [d.month for d in shown.dates] == [1, 3, 5, 7, 8]  # really skipped
+
+    @pytest.mark.parametrize("monthday", ["28", "-1"])
+    def test_a_day_every_month_has_needs_no_note(self, monthday):
+        shown = self.preview(
+            due_date="2030-01-31T09:00",
+            recurrence_preset="monthly_day",
+            recurrence_monthday=monthday,
+        )
+        assert shown.summary and shown.note == ""
+
     def test_a_one_off_task_shows_nothing(self):
         assert self.preview(recurrence_preset="none").repeats is False
 
@@ -334,24 +360,41 @@ class TestHistory:
 
     def test_labels_the_event_and_each_change(self):
         line = HistoryLine.from_entry(
-            self.entry("TaskUpdated", {"title": "Final", "tags": ["a", "b"], "completed": True})
+            self.entry("TaskUpdated", {"title": "Final", "tags": ["a", "b"], "priority": "high"})
         )
         assert line.label == "Changed" and line.version == 2 and line.occurred_at == NOW
-        assert line.changes == [("Title", "Final"), ("Tags", "a, b"), ("Done", "yes")]
+        assert line.changes == [("Title", "Final"), ("Tags", "a, b"), ("Priority", "High")]
         assert HistoryLine.from_entry(self.entry("TaskCreated", {})).label == "Created"
         assert HistoryLine.from_entry(self.entry("Renamed", None)).label == "Renamed"
+
+    def test_a_reopen_reads_reopened_not_a_changed_field(self):
+        line = HistoryLine.from_entry(
+            self.entry("TaskUpdated", {"completed": False, "completed_at": None})
+        )
+        assert (line.label, line.changes) == ("Reopened", [])
+
+    def test_an_update_that_completes_and_renames_reads_completed_with_the_rename(self):
+        line = HistoryLine.from_entry(
+            self.entry("TaskUpdated", {"completed": True, "title": "Done now"})
+        )
+        assert (line.label, line.changes) == ("Completed", [("Title", "Done now")])
 
     @pytest.mark.parametrize(
         ("name", "value", "text"),
         [
             ("due_date", "2030-03-04T08:30:00Z", "2030-03-04 09:30"),
             ("reminder_at", "not a date", "not a date"),
-            ("due_date", None, "—"),
-            ("tags", [], "—"),
+            ("due_date", None, "none"),
+            ("tags", [], "none"),
+            ("reminder_offset_minutes", 30, "30 minutes"),
+            ("reminder_offset_minutes", 60, "1 hour"),
+            ("reminder_offset_minutes", 2880, "2 days"),
+            ("reminder_offset_minutes", 90, "90 minutes"),
+            ("description", "a  b\nc", "a b c"),
+            ("description", "x" * 500, "x" * 119 + "…"),
             ("recurrence", "FREQ=WEEKLY;BYDAY=MO", "Weekly on Monday"),
             ("recurrence", "FREQ=HOURLY", "FREQ=HOURLY"),
-            ("completed", False, "no"),
-            ("priority", "urgent", "urgent"),
+            ("priority", "urgent", "Urgent"),
         ],
     )
     def test_change_text_in_the_users_zone(self, name, value, text):
