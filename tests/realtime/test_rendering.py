@@ -154,8 +154,14 @@ def test_reading_notifications_updates_the_badge_in_other_tabs(user):
     html = render_event(event)
     assert 'id="unread-badge"' in html and 'hx-swap-oob="true"' in html
     assert ">2<" in html
+    # The row itself, now read, replaces the unread one in another tab's inbox.
+    read_row = f'<li id="notification-{notes[0].pk}" class="notification" hx-swap-oob="true">'
+    assert read_row in html
+    assert html.count("<li ") == 1 and "Mark read" not in html
     assert notification_mark_all_read(user=user) == 2
-    assert ">0<" in render_event(last_update_event())
+    html = render_event(last_update_event())
+    assert ">0<" in html and html.count("<li ") == 2 and "is-unread" not in html
+    assert f'id="notification-{notes[1].pk}"' in html and f'id="notification-{notes[2].pk}"' in html
     before = OutboxMessage.objects.count()
     notification_mark_read(notification=notes[0])  # already read: nothing to announce
     assert notification_mark_all_read(user=user) == 0
