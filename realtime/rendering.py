@@ -5,9 +5,7 @@ Reads from the database, and why they are unavoidable:
 - the user's time zone (the payload carries the task's zone, the page shows the user's);
 - the header counts (open tasks, unread notifications): aggregates no payload can carry;
 - the inbox rows a "read" event names (its payload carries only their ids).
-The task row itself is rendered from the payload's snapshot, never read back, so a row
-pushed for version N shows version N even if the task has changed since; the page keeps
-the newest by `data-version`.
+The task row itself is rendered by each tab's consumer, for that tab's view (tasks.live).
 """
 
 from __future__ import annotations
@@ -21,18 +19,10 @@ from django.utils import timezone
 from notifications.presenters import INBOX_TEMPLATE, NotificationItem
 from notifications.selectors import notification_items, unread_count
 from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
-from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
-from tasks.presenters import LIST_TEMPLATE, TaskRow
+from tasks.events import TASK_EVENT_TYPES
 from tasks.selectors import open_task_count
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
-
-LIVE_EVENTS = {
-    TASK_CREATED: "created",
-    TASK_UPDATED: "updated",
-    TASK_COMPLETED: "updated",
-    TASK_DELETED: "deleted",
-}
 
 
 def _zone(user_id: int) -> zoneinfo.ZoneInfo | None:
@@ -54,7 +44,7 @@ def render_event(event: Event) -> str:
     if zone is None:
         return ""
     with timezone.override(zone):
-        if event.event_type in LIVE_EVENTS:
+        if event.event_type in TASK_EVENT_TYPES:
             return _task_fragment(event, user_id)
         if event.event_type == NOTIFICATION_CREATED:
             return _notification_fragment(event, user_id)
@@ -80,12 +70,10 @@ def _read_fragment(event: Event, user_id: int) -> str:
 
 
 def _task_fragment(event: Event, user_id: int) -> str:
-    context = {
-        "row": TaskRow.from_snapshot(event.payload),
-        "live_event": LIVE_EVENTS[event.event_type],
-        "open_count": open_task_count(user=User(pk=user_id)),
-    }
-    return render_to_string(f"{LIST_TEMPLATE}#live-task", context)
+    """What every tab of the user shows of a task change: the header's open count. Where
+    the row goes depends on each tab's view: the consumer adds that (tasks.live)."""
+    context = {"open_count": open_task_count(user=User(pk=user_id)), "oob": True}
+    return render_to_string("base.html#open-count", context)
 
 
 def _notification_fragment(event: Event, user_id: int) -> str:

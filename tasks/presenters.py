@@ -26,6 +26,8 @@ from .selectors import BoundedCount
 from .services import series_start_for
 
 LIST_TEMPLATE = "tasks/list.html"
+#: Tasks on one page of the list.
+LIST_PAGE_SIZE = 25
 FORM_TEMPLATE = "tasks/form.html"
 PREVIEW_COUNT = 5
 
@@ -266,6 +268,43 @@ def last_page_for(count: BoundedCount, *, page_size: int) -> int:
     return max(1, -(-count.value // page_size))
 
 
+def page_number_of(params: Mapping[str, Any]) -> int:
+    """The `page` parameter of a list: 1 for nothing or nonsense, at most 10,000."""
+    try:
+        return max(1, min(int(params.get("page", "1")), 10_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def page_info(
+    *,
+    params: Mapping[str, Any],
+    count: BoundedCount,
+    page_number: int,
+    page_size: int,
+    shown: int,
+) -> dict[str, Any]:
+    """The heading's and the pagination's numbers for page `page_number` showing `shown`
+    of `count` matches (the page and the live pushes that keep it right)."""
+    last_page = last_page_for(count, page_size=page_size)
+    if not count.exact and shown == page_size:
+        last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
+    before = (page_number - 1) * page_size
+    return {
+        "count": count,
+        "page_number": page_number,
+        "last_page": last_page,
+        "first_index": before + 1 if shown else 0,
+        "last_index": before + shown,
+        "prev_url": list_url(canonical_query(params, page=page_number - 1))
+        if page_number > 1
+        else None,
+        "next_url": list_url(canonical_query(params, page=page_number + 1))
+        if page_number < last_page
+        else None,
+    }
+
+
 def list_context(
     *,
     params: Mapping[str, Any],
@@ -282,30 +321,22 @@ def list_context(
     bar = FilterBar.from_filterset(filters)
     now = timezone.now()
     rows = [TaskRow.from_task(task, now=now) for task in items]
-    last_page = last_page_for(count, page_size=page_size)
-    if not count.exact and len(rows) == page_size:
-        last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
-    before = (page_number - 1) * page_size
+    view_query = canonical_query(params, page=page_number)
     return {
         "rows": rows,
-        "count": count,
-        "page_number": page_number,
-        "last_page": last_page,
-        "first_index": before + 1 if rows else 0,
-        "last_index": before + len(rows),
-        "prev_url": list_url(canonical_query(params, page=page_number - 1))
-        if page_number > 1
-        else None,
-        "next_url": list_url(canonical_query(params, page=page_number + 1))
-        if page_number < last_page
-        else None,
-        "list_url": list_url(canonical_query(params, page=page_number)),
+        **page_info(
+            params=params,
+            count=count,
+            page_number=page_number,
+            page_size=page_size,
+            shown=len(rows),
+        ),
+        "list_url": list_url(view_query),
+        # What this page shows, for the live pushes of its socket (tasks.live).
+        "view_query": view_query,
         "filter_errors": errors,
         "state": bar,
         "tag_options": tag_options(known_tags, bar.tags),
-        # New tasks pushed live go to the top of the first page of a list that shows
-        # pending tasks; a list of completed tasks or a later page leaves them out.
-        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
         "priority_choices": BAR_PRIORITY_CHOICES,
         "status_choices": STATUS_CHOICES,
         "sort_choices": SORT_CHOICES,

@@ -34,24 +34,13 @@ def test_handler_is_registered_for_task_updates_without_dedup():
     }
 
 
-def test_row_is_rendered_from_the_payload_not_the_database(user):
-    task = services.task_create(user=user, data={"title": "Before"})
-    event = last_update_event()
-    services.task_update(task=task, data={"title": "After"})
-    html = render_event(event)
-    assert ">Before<" in html and "After" not in html
-    assert 'data-version="1"' in html
-
-
-def test_dates_are_shown_in_the_users_zone(user):
-    due = datetime(2030, 3, 4, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
-    services.task_create(user=user, data={"title": "x", "due_date": due})
-    before = timezone.get_current_timezone_name()
-    with timezone.override("Asia/Tokyo"):
-        html = render_event(last_update_event())
-        assert timezone.get_current_timezone_name() == "Asia/Tokyo"  # restored afterwards
-    assert "09:30" in html and "2030-03-04T09:30:00+01:00" in html
-    assert timezone.get_current_timezone_name() == before
+def test_every_tab_gets_the_header_count_of_a_task_change_and_no_row(user):
+    services.task_create(user=user, data={"title": "Mine"})
+    html = render_event(last_update_event())
+    assert html == (
+        '<span id="open-count" class="count" hx-swap-oob="true">1'
+        '<span class="visually-hidden"> open</span></span>'
+    )
 
 
 def test_page_and_push_render_the_same_row(user, rf):
@@ -90,16 +79,21 @@ def test_push_sends_to_the_users_group(user, monkeypatch):
 
     sent = []
     monkeypatch.setattr(
-        handlers, "send_to_user", lambda user_id, html: sent.append((user_id, html))
+        handlers, "group_send", lambda group, message: sent.append((group, message))
     )
     layer = get_channel_layer()
     async_to_sync(layer.group_add)(user_group(user.pk), "specific.tab")  # an open tab
     try:
-        services.task_create(user=user, data={"title": "x"})
-        handlers.push_update([last_update_event()])
+        task = services.task_create(user=user, data={"title": "x"})
+        event = last_update_event()
+        handlers.push_update([event])
     finally:
         async_to_sync(layer.group_discard)(user_group(user.pk), "specific.tab")
-    assert sent and sent[0][0] == user.pk
+    ((group, message),) = sent
+    # The snapshot travels with the message: each tab's consumer places the row itself.
+    assert group == f"user-{user.pk}" and message["type"] == "live.task"
+    assert message["payload"] == event.payload and message["payload"]["task_id"] == task.pk
+    assert 'id="open-count"' in message["html"]
 
 
 def test_nothing_is_rendered_for_a_user_without_an_open_tab(user, monkeypatch):

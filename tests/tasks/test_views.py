@@ -192,9 +192,10 @@ class TestList:
         response = client.get(self.url, headers={**HTMX, "HX-History-Restore-Request": "true"})
         assert b"<html" in response.content
 
-    def test_live_insert_is_off_for_completed_view_and_later_pages(self, client, user):
-        assert b'data-live-insert="true"' in client.get(self.url).content
-        assert b'data-live-insert="false"' in client.get(self.url, {"status": "completed"}).content
+    def test_the_results_name_their_view_for_the_live_pushes(self, client, user):
+        assert b'data-view=""' in client.get(self.url).content
+        body = client.get(self.url, {"status": "completed", "order": "asc"}).content
+        assert b'data-view="status=completed"' in body
 
 
 class TestQuickAdd:
@@ -222,6 +223,34 @@ class TestQuickAdd:
         task = Task.objects.get(user=user)
         assert f'id="task-{task.pk}"' in body
         assert "&lt;b&gt;bold&lt;/b&gt;" in body
+        assert 'id="open-count" class="count" hx-swap-oob="true">1<' in body
+
+    def htmx_from(self, view: str) -> dict[str, str]:
+        return {**HTMX, "HX-Current-URL": f"http://testserver/tasks/{view}"}
+
+    def test_htmx_from_the_open_list_gets_the_row_where_the_view_has_it(self, client, user):
+        older = make(user, "Older", due_date=datetime(2030, 1, 1, tzinfo=UTC))
+        response = client.post(
+            self.url, {"title": "Sooner"}, headers=self.htmx_from("?sort_by=title")
+        )
+        assert response.status_code == 201 and response["HX-Reswap"] == "none"
+        body = response.content.decode()
+        task = Task.objects.get(title="Sooner")
+        assert 'data-live-view="sort_by=title"' in body
+        assert f'data-order="{older.pk},{task.pk}"' in body
+        assert f'<li id="task-{task.pk}"' in body and f'<li id="task-{older.pk}"' not in body
+        assert "2 tasks" in body
+        assert 'id="open-count" class="count" hx-swap-oob="true">2<' in body
+
+    @pytest.mark.parametrize("view", ["?status=completed", "?search=milk", "?page=2"])
+    def test_htmx_from_a_view_without_it_gets_a_toast_with_a_link(self, client, user, view):
+        response = client.post(self.url, {"title": "Bread <b>"}, headers=self.htmx_from(view))
+        assert response.status_code == 201 and response["HX-Reswap"] == "none"
+        body = response.content.decode()
+        task = Task.objects.get(user=user)
+        assert "<li " not in body and "live-view" not in body
+        assert "Added: Bread &lt;b&gt;" in body
+        assert f'href="{reverse("tasks:edit", args=[task.pk])}">Open task</a>' in body
         assert 'id="open-count" class="count" hx-swap-oob="true">1<' in body
 
     def test_empty_title_is_a_form_error(self, client, user):
