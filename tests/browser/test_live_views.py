@@ -4,11 +4,13 @@ each showing another list, in Debian's Chromium against a real daphne."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from .test_ui import LIVE_WITHIN_MS, Session, sign_in
+from .conftest import PASSWORD
+from .test_ui import LIVE_WITHIN_MS, Session, iso, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -118,3 +120,63 @@ def test_a_sorted_list_puts_a_pushed_task_in_its_place_and_pages_keep_their_coun
     for tab in (first, second_page):
         tab.assert_clean()
         tab.context.close()
+
+
+def test_marking_a_notification_read_updates_the_inbox_row_in_another_tab(browser, server, expect):
+    for seconds in (2, 3):
+        server.api(
+            "carol",
+            "POST",
+            "/todos",
+            json={
+                "title": f"Reminder in {seconds}s",
+                "reminder_at": iso(datetime.now(UTC) + timedelta(seconds=seconds)),
+            },
+        )
+    reader, watcher = (show(sign_in(browser, server, "carol"), "") for _ in range(2))
+    for tab in (reader, watcher):
+        tab.page.goto("/notifications/")
+        tab.wait_live()
+        expect(tab.page.locator("#notification-items > li")).to_have_count(2, timeout=15_000)
+    rows = watcher.page.locator("#notification-items > li.is-unread")
+    expect(rows).to_have_count(2)
+
+    reader.page.locator("#notification-items > li").first.get_by_role(
+        "button", name=re.compile("^Mark read")
+    ).click()
+    expect(rows).to_have_count(1, timeout=LIVE_WITHIN_MS)
+    expect(watcher.page.locator("#unread-badge")).to_contain_text("1")
+    reader.page.get_by_role("button", name="Mark all read").click()
+    expect(rows).to_have_count(0, timeout=LIVE_WITHIN_MS)
+    expect(watcher.page.get_by_role("button", name=re.compile("^Mark read"))).to_have_count(0)
+    expect(watcher.page.locator("#unread-badge")).to_be_hidden()
+    for tab in (reader, watcher):
+        tab.assert_clean()
+        tab.context.close()
+
+
+def test_a_time_that_happens_twice_is_asked_without_javascript(browser, server, expect):
+    context = browser.new_context(base_url=server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("dave")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/tasks/new/")
+    page.get_by_label("Title").fill("Night shift")
+    page.get_by_label("Due date and time").fill("2027-10-31T02:30")  # Berlin falls back
+    page.get_by_role("button", name=re.compile("^(Create|Save)")).click()
+    expect(
+        page.locator(".field-error", has_text="02:30 happens twice on 31 October 2027")
+    ).to_be_visible()
+    page.get_by_label("02:30 CET (the second)").check()
+    page.get_by_role("button", name=re.compile("^(Create|Save)")).click()
+    expect(page).to_have_url(re.compile(r"/tasks/$"))
+    (task,) = server.api("dave", "GET", "/todos?search=night")["items"]
+    assert task["due_date"].startswith("2027-10-31T01:30:00")  # 02:30 CET is 01:30 UTC
+
+    page.goto("/tasks/?page=999")  # past the end: the last page, not an empty one
+    expect(page).to_have_url(re.compile(r"/tasks/$"))
+    expect(page.locator("#results-heading")).to_have_text("1 task")
+    expect(page.get_by_text("Add your first task above")).to_be_hidden()
+    context.close()
