@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PASSWORD
+from .test_resilience import log_in
 from .test_ui import LIVE_WITHIN_MS, Session, iso, sign_in
 
 pytestmark = pytest.mark.browser
@@ -159,9 +159,7 @@ def test_a_time_that_happens_twice_is_asked_without_javascript(browser, server, 
     context = browser.new_context(base_url=server.url, java_script_enabled=False)
     page = context.new_page()
     page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("dave")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "dave")
     page.goto("/tasks/new/")
     page.get_by_label("Title").fill("Night shift")
     page.get_by_label("Due date and time").fill("2027-10-31T02:30")  # Berlin falls back
