@@ -118,10 +118,13 @@
     return results ? results.getAttribute("data-view") : null;
   }
 
+  // Told again whenever the list was loaded anew (a filter, a page link, the catch-up
+  // after reconnecting), so the server knows the rows it has.
   function tellView(force) {
+    var results = document.getElementById("task-results");
+    if (!liveSocket || (!force && results === toldView)) return;
+    toldView = results;
     var view = currentView();
-    if (!liveSocket || (!force && view === toldView)) return;
-    toldView = view;
     liveSocket.send(JSON.stringify({ view: view, rows: view === null ? [] : shownRows() }));
   }
 
