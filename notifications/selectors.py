@@ -18,3 +18,8 @@ def notification_get(*, user: User, notification_id: int) -> Notification:
 
 def unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at=None).count()
+
+
+def notification_items(*, user: User, ids: list[int]) -> QuerySet[Notification]:
+    """The user's notifications among `ids` (another user's ids find nothing)."""
+    return Notification.objects.filter(user=user, pk__in=ids)

@@ -17,7 +17,9 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
+from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_EVENT_TYPES, TASK_UPDATED
+from tasks.selectors import tag_colours
+from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import TASK_UPDATES, Event
 from todo_project.eventbus.registry import Handler
 
@@ -34,7 +36,21 @@ def push_update(events: Sequence[Event]) -> None:
         if user_id is None or nobody_listens(user_id):
             continue
         html = render_event(event)
-        if html:
+        if event.event_type in TASK_EVENT_TYPES:
+            # Each tab places the row in its own view (LiveUpdatesConsumer.live_task); the
+            # snapshot travels with the message, as JSON, through any channel layer.
+            group_send(
+                user_group(user_id),
+                {
+                    "type": "live.task",
+                    "event_type": event.event_type,
+                    "html": html,
+                    "payload": event.payload,
+                    # A tag's colour is the tag's, not the task's: read once per event.
+                    "tag_colours": tag_colours(user=User(pk=user_id)),
+                },
+            )
+        elif html:
             send_to_user(user_id, html)
 
 

@@ -4,10 +4,8 @@ pages use, in the receiving user's time zone. The template engine escapes all us
 Reads from the database, and why they are unavoidable:
 - the user's time zone (the payload carries the task's zone, the page shows the user's);
 - the header counts (open tasks, unread notifications): aggregates no payload can carry;
-- the colours of the user's tags (a tag's, not a task's: a payload does not carry it).
-The task row itself is rendered from the payload's snapshot, never read back, so a row
-pushed for version N shows version N even if the task has changed since; the page keeps
-the newest by `data-version`.
+- the inbox rows a "read" event names (its payload carries only their ids).
+The task row itself is rendered by each tab's consumer, for that tab's view (tasks.live).
 """
 
 from __future__ import annotations
@@ -19,20 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.presenters import INBOX_TEMPLATE, NotificationItem
-from notifications.selectors import unread_count
+from notifications.selectors import notification_items, unread_count
 from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
-from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
-from tasks.presenters import LIST_TEMPLATE, TaskRow
-from tasks.selectors import open_task_count, tag_colours
+from tasks.events import TASK_EVENT_TYPES
+from tasks.selectors import open_task_count
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
-
-LIVE_EVENTS = {
-    TASK_CREATED: "created",
-    TASK_UPDATED: "updated",
-    TASK_COMPLETED: "updated",
-    TASK_DELETED: "deleted",
-}
 
 
 def _zone(user_id: int) -> zoneinfo.ZoneInfo | None:
@@ -54,25 +44,36 @@ def render_event(event: Event) -> str:
     if zone is None:
         return ""
     with timezone.override(zone):
-        if event.event_type in LIVE_EVENTS:
+        if event.event_type in TASK_EVENT_TYPES:
             return _task_fragment(event, user_id)
         if event.event_type == NOTIFICATION_CREATED:
             return _notification_fragment(event, user_id)
         if event.event_type == NOTIFICATIONS_READ:
-            return render_to_string(
-                "base.html#unread-badge",
-                {"unread_count": unread_count(user=User(pk=user_id)), "oob": True},
-            )
+            return _read_fragment(event, user_id)
     return ""
 
 
-def _task_fragment(event: Event, user_id: int) -> str:
+#: The most inbox rows one "read" push re-renders: the newest ones, two inbox pages. A tab
+#: showing an older page sees the rest as read when it next loads (its badge is right).
+READ_ROWS_LIMIT = 100
+
+
+def _read_fragment(event: Event, user_id: int) -> str:
+    """The badge, and each row now read as the inbox shows it (for another tab's inbox)."""
+    ids = sorted(int(pk) for pk in event.payload.get("notification_ids") or [])
+    rows = notification_items(user=User(pk=user_id), ids=ids[-READ_ROWS_LIMIT:])
     context = {
-        "row": TaskRow.from_snapshot(event.payload, tag_colours=tag_colours(user=User(pk=user_id))),
-        "live_event": LIVE_EVENTS[event.event_type],
-        "open_count": open_task_count(user=User(pk=user_id)),
+        "unread_count": unread_count(user=User(pk=user_id)),
+        "items": [NotificationItem.from_notification(row) for row in rows],
     }
-    return render_to_string(f"{LIST_TEMPLATE}#live-task", context)
+    return render_to_string(f"{INBOX_TEMPLATE}#live-read", context)
+
+
+def _task_fragment(event: Event, user_id: int) -> str:
+    """What every tab of the user shows of a task change: the header's open count. Where
+    the row goes depends on each tab's view: the consumer adds that (tasks.live)."""
+    context = {"open_count": open_task_count(user=User(pk=user_id)), "oob": True}
+    return render_to_string("base.html#open-count", context)
 
 
 def _notification_fragment(event: Event, user_id: int) -> str:

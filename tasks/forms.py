@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from . import quickadd
+from . import quickadd, walltime
 from . import recurrence as rrules
 from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Priority
 
@@ -48,7 +48,12 @@ PRESET_CHOICES = [
     (PRESET_YEARLY, "Yearly"),
     (PRESET_CUSTOM, "Custom rule (RRULE)"),
 ]
-MONTHDAY_CHOICES = [(str(n), str(n)) for n in range(1, 32)] + [("-1", "last day")]
+#: "" (first, so a form posted untouched sends it) repeats on the due date's day.
+MONTHDAY_CHOICES = [
+    ("", "Same day as the due date"),
+    *((str(n), str(n)) for n in range(1, 32)),
+    ("-1", "Last day of the month"),
+]
 NTH_CHOICES = [("1", "first"), ("2", "second"), ("3", "third"), ("4", "fourth"), ("-1", "last")]
 END_CHOICES = [("never", "Never"), ("count", "After a number of times"), ("until", "On a date")]
 
@@ -76,13 +81,51 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 class LocalDateTimeField(forms.DateTimeField):
     """A `datetime-local` value, read in the current time zone: the signed-in user's
-    (UserTimezoneMiddleware). A wall-clock time that does not exist there is an error."""
+    (UserTimezoneMiddleware). A wall-clock time that does not exist there is an error; one
+    that happens twice is a question (`fold_choices`) until the form posts `<name>_fold`,
+    or the value is the instant the field started from (an edit left as it was)."""
 
     widget = DateTimeLocalInput
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
         super().__init__(**kwargs)
+        #: Set by the form: the answer posted, and the instant shown before the edit.
+        self.fold: int | None = None
+        self.shown: datetime | None = None
+        #: After cleaning a repeated time without an answer: the answers to offer.
+        self.fold_choices: list[tuple[int, str]] = []
+
+    def to_python(self, value: Any) -> datetime | None:
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            if exc.code != "ambiguous_timezone":
+                raise
+            naive = exc.params["datetime"]  # type: ignore[index]
+        zone = timezone.get_current_timezone()
+        try:
+            return walltime.resolve(naive, zone, self.fold)
+        except walltime.WallTimeError as error:
+            raise ValidationError(str(error), code="nonexistent") from None
+        except walltime.AmbiguousWallTime as question:
+            shown = self.shown
+            if shown is not None and timezone.localtime(shown, zone).replace(tzinfo=None) == naive:
+                return shown
+            self.fold_choices = walltime.fold_labels(*question.instants)
+            raise ValidationError(str(question), code="ambiguous") from None
+
+
+def bind_folds(form: forms.Form) -> None:
+    """Tell each LocalDateTimeField of a form which instant a repeated time means: the
+    answer posted as `<name>_fold`, or the instant the field was showing."""
+    for name, field in form.fields.items():
+        if not isinstance(field, LocalDateTimeField):
+            continue
+        posted = form.data.get(f"{name}_fold") if form.is_bound else None
+        field.fold = int(posted) if posted in ("0", "1") else None
+        initial = form.initial.get(name)
+        field.shown = initial if isinstance(initial, datetime) else None
 
 
 class DateInput(forms.DateInput):
@@ -140,6 +183,10 @@ class RecurrenceForm(forms.Form):
         label="Rule",
         help_text="An RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bind_folds(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -487,16 +534,8 @@ class QuickAddForm(forms.Form):
         elif parsed.problem:
             self.add_error("title", parsed.problem)
         elif parsed.ambiguous:
-            first, second = parsed.ambiguous
-            self.add_error(
-                "title",
-                f"{first:%H:%M} happens twice on {first.day} {first:%B %Y} in {first.tzinfo}: "
-                "choose which.",
-            )
-            self.fold_choices = [
-                (0, f"{first:%H:%M} {first.tzname()} (the first)"),
-                (1, f"{second:%H:%M} {second.tzname()} (the second)"),
-            ]
+            self.add_error("title", walltime.ambiguous_message(parsed.ambiguous[0]))
+            self.fold_choices = walltime.fold_labels(*parsed.ambiguous)
         return cleaned
 
     def service_data(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ same partials of the same templates from these objects; nothing here reads a req
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,8 @@ from .selectors import BoundedCount
 from .services import series_start_for
 
 LIST_TEMPLATE = "tasks/list.html"
+#: Tasks on one page of the list.
+LIST_PAGE_SIZE = 25
 FORM_TEMPLATE = "tasks/form.html"
 PREVIEW_COUNT = 5
 
@@ -306,6 +309,48 @@ def list_url(query: str) -> str:
     return f"{base}?{query}" if query else base
 
 
+def last_page_for(count: BoundedCount, *, page_size: int) -> int:
+    """The number of the last page of `count` matches (1 when there are none)."""
+    return max(1, -(-count.value // page_size))
+
+
+def page_number_of(params: Mapping[str, Any]) -> int:
+    """The `page` parameter of a list: 1 for nothing or nonsense, at most 10,000."""
+    try:
+        return max(1, min(int(params.get("page", "1")), 10_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def page_info(
+    *,
+    params: Mapping[str, Any],
+    count: BoundedCount,
+    page_number: int,
+    page_size: int,
+    shown: int,
+) -> dict[str, Any]:
+    """The heading's and the pagination's numbers for page `page_number` showing `shown`
+    of `count` matches (the page and the live pushes that keep it right)."""
+    last_page = last_page_for(count, page_size=page_size)
+    if not count.exact and shown == page_size:
+        last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
+    before = (page_number - 1) * page_size
+    return {
+        "count": count,
+        "page_number": page_number,
+        "last_page": last_page,
+        "first_index": before + 1 if shown else 0,
+        "last_index": before + shown,
+        "prev_url": list_url(canonical_query(params, page=page_number - 1))
+        if page_number > 1
+        else None,
+        "next_url": list_url(canonical_query(params, page=page_number + 1))
+        if page_number < last_page
+        else None,
+    }
+
+
 def list_context(
     *,
     params: Mapping[str, Any],
@@ -324,31 +369,23 @@ def list_context(
     colours = {tag["name"].casefold(): tag["colour"] for tag in known_tags if tag.get("colour")}
     rows = [TaskRow.from_task(task, now=now, tag_colours=colours) for task in items]
     chips = tag_options(known_tags, bar.tags)
-    last_page = max(1, -(-count.value // page_size))
-    if not count.exact and len(rows) == page_size:
-        last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
-    before = (page_number - 1) * page_size
+    view_query = canonical_query(params, page=page_number)
     return {
         "rows": rows,
-        "count": count,
-        "page_number": page_number,
-        "last_page": last_page,
-        "first_index": before + 1 if rows else 0,
-        "last_index": before + len(rows),
-        "prev_url": list_url(canonical_query(params, page=page_number - 1))
-        if page_number > 1
-        else None,
-        "next_url": list_url(canonical_query(params, page=page_number + 1))
-        if page_number < last_page
-        else None,
-        "list_url": list_url(canonical_query(params)),
+        **page_info(
+            params=params,
+            count=count,
+            page_number=page_number,
+            page_size=page_size,
+            shown=len(rows),
+        ),
+        "list_url": list_url(view_query),
+        # What this page shows, for the live pushes of its socket (tasks.live).
+        "view_query": view_query,
         "filter_errors": errors,
         "state": bar,
         "tag_options": chips,
         "tag_search_names": tag_search_names(known_tags, chips),
-        # New tasks pushed live go to the top of the first page of a list that shows
-        # pending tasks; a list of completed tasks or a later page leaves them out.
-        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
         "priority_choices": BAR_PRIORITY_CHOICES,
         "status_choices": STATUS_CHOICES,
         "sort_choices": SORT_CHOICES,
@@ -365,6 +402,8 @@ class Preview:
     dates: list[datetime] = field(default_factory=list)
     error: str = ""
     repeats: bool = False
+    #: Something about the rule a person may not expect (months it skips).
+    note: str = ""
 
 
 def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) -> Preview:
@@ -406,7 +445,36 @@ def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) ->
         )
     except rrules.RecurrenceError as exc:
         return Preview(error=str(exc), repeats=True)
-    return Preview(summary=rrules.describe(normalized), dates=dates, repeats=True)
+    return Preview(
+        summary=rrules.describe(normalized),
+        dates=dates,
+        repeats=True,
+        note=skipped_months_note(normalized, due=due, zone=zone),
+    )
+
+
+def skipped_months_note(rule: str, *, due: datetime, zone: str) -> str:
+    """A monthly rule on day 29, 30 or 31 (given, or the due date's) skips the months
+    without that day: say so, and name the choice that does not."""
+    parsed = rrules.parse_rule(rule)
+    if parsed.freq != "MONTHLY" or parsed.byday:
+        return ""
+    days = parsed.bymonthday or (due.astimezone(zoneinfo.ZoneInfo(zone)).day,)
+    late = sorted(day for day in days if day >= 29)
+    if not late:
+        return ""
+    return (
+        f"Months without a day {late[0]} ({SHORT_MONTHS[late[0]]}) are skipped. Choose"
+        " “Last day of the month” to repeat in every month."
+    )
+
+
+#: The months that lack day 29, 30 or 31.
+SHORT_MONTHS = {
+    29: "February, except in leap years",
+    30: "February",
+    31: "February, April, June, September, November",
+}
 
 
 # --- the history page -----------------------------------------------------------------------
@@ -424,11 +492,12 @@ FIELD_LABELS = {
     "tags": "Tags",
     "due_date": "Due",
     "reminder_at": "Reminder",
-    "reminder_offset_minutes": "Reminder before due (minutes)",
+    "reminder_offset_minutes": "Reminder before due",
     "recurrence": "Repeat",
     "timezone": "Time zone",
-    "completed": "Done",
 }
+#: How long a changed description may be before the history shortens it.
+DESCRIPTION_PREVIEW = 120
 
 
 @dataclass
@@ -444,14 +513,18 @@ class HistoryLine:
             return cls(
                 label="Restored", version=entry.version, occurred_at=entry.occurred_at, changes=[]
             )
+        recorded: dict[str, Any] = dict(entry.changes or {})
+        # Completion is what happened, not a field that changed: an update that completes
+        # or reopens the task is labelled so ("Reopened"), not "Changed - Done: no".
+        completed = recorded.pop("completed", None)
+        recorded.pop("completed_at", None)
         changes = [
             (FIELD_LABELS.get(name, name), change_text(name, value))
-            for name, value in (entry.changes or {}).items()
+            for name, value in recorded.items()
         ]
-        if entry.event_type == "TaskUpdated" and not changes:
-            label = "Changed"
-        else:
-            label = EVENT_LABELS.get(entry.event_type, entry.event_type)
+        label = EVENT_LABELS.get(entry.event_type, entry.event_type)
+        if entry.event_type == "TaskUpdated" and completed is not None:
+            label = "Completed" if completed else "Reopened"
         return cls(
             label=label, version=entry.version, occurred_at=entry.occurred_at, changes=changes
         )
@@ -460,23 +533,37 @@ class HistoryLine:
 def change_text(name: str, value: Any) -> str:
     """One changed field's new value as the history shows it."""
     if value is None or value == "" or value == []:
-        return "—"
+        return "none"
     if name in ("due_date", "reminder_at"):
         try:
             moment = parse_instant(value)
         except ValueError:
             return str(value)
-        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "—"
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "none"
     if name == "tags" and isinstance(value, list):
         return ", ".join(sorted_tags(str(tag) for tag in value))
-    if name == "completed":
-        return "yes" if value else "no"
+    if name == "priority":
+        return str(value).capitalize()
+    if name == "reminder_offset_minutes" and isinstance(value, int):
+        return duration_text(value)
+    if name == "description":
+        text = " ".join(str(value).split())
+        return text if len(text) <= DESCRIPTION_PREVIEW else text[: DESCRIPTION_PREVIEW - 1] + "…"
     if name == "recurrence":
         try:
             return rrules.describe(str(value))
         except rrules.RecurrenceError:
             return str(value)
     return str(value)
+
+
+def duration_text(minutes: int) -> str:
+    """'30 minutes', '1 hour', '2 days', '90 minutes': the largest whole unit."""
+    for unit, size in (("day", 60 * 24), ("hour", 60)):
+        if minutes and minutes % size == 0:
+            amount = minutes // size
+            return f"{amount} {unit}{'s' if amount != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def quick_add_preview(form: Any, *, now: datetime) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 import dateparser
 
 from . import recurrence as rrules
+from . import walltime
 
 __all__ = [
     "DATE_ONLY_TIME",
@@ -456,17 +457,9 @@ def _localize(
     day: date, wall: time, zone: ZoneInfo, tz: str, fold: int | None
 ) -> tuple[datetime | None, str | None, tuple[datetime, datetime] | None]:
     """(due, problem, ambiguous): the wall time as an instant, without shifting it."""
-    first, second = _exact(day, wall, zone, 0), _exact(day, wall, zone, 1)
-    if first.utcoffset() == second.utcoffset():
-        return first, None, None
-    naive = datetime.combine(day, wall)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        return (
-            None,
-            f"{wall:%H:%M} does not exist on {day.day} {day:%B %Y} in {tz} (the clocks skip it): "
-            "choose another time.",
-            None,
-        )
-    if fold in (0, 1):
-        return (first if fold == 0 else second), None, None
-    return None, None, (first, second)
+    try:
+        return walltime.resolve(datetime.combine(day, wall), zone, fold), None, None
+    except walltime.WallTimeError as exc:
+        return None, str(exc), None
+    except walltime.AmbiguousWallTime as exc:
+        return None, None, exc.instants

@@ -17,10 +17,15 @@ from django.views.decorators.http import require_POST
 
 from todo_project.views import chrome
 
-from . import selectors, undo, views  # views imports this module: its helpers are read at call time
+from . import (  # views imports this module: its helpers are read at call time
+    live,
+    selectors,
+    undo,
+    views,
+)
 from .context_processors import UNDO_SESSION_KEY
 from .models import DeletedTask, Task
-from .presenters import LIST_TEMPLATE, TaskRow
+from .presenters import TaskRow
 
 UNDO_TEMPLATE = "tasks/undo.html"
 
@@ -61,16 +66,23 @@ def _refused(request: HttpRequest, message: str, *, status: int = 409) -> HttpRe
     return redirect(views._back(request))
 
 
-def _live(request: HttpRequest, row: TaskRow, event: str, toast: str) -> str:
-    context = {
-        "row": row,
-        "live_event": event,
-        "toast_kind": "info",
-        "toast_text": toast,
-        **chrome(request),
-    }
-    html = render_to_string(f"{LIST_TEMPLATE}#live-task", context, request=request)
-    if event != "deleted" and toast:
+def _live(request: HttpRequest, task: Task, toast: str) -> str:
+    """The answer to an htmx undo: the task's row where this tab's view has it (the rule of
+    the live pushes, tasks.live: a reopened task comes back to an open list, a restored one
+    to its place), the header's count and the toast. Other tabs follow by their pushes."""
+    context = {"toast_kind": "info", "toast_text": toast, **chrome(request)}
+    html: str = render_to_string("base.html#open-count", {**context, "oob": True}, request=request)
+    view = live.ListView.from_url(request.htmx.current_url or "")  # type: ignore[attr-defined]
+    if view is not None:
+        colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
+        update = live.view_update(
+            user=request.user,  # type: ignore[arg-type]
+            view=view,
+            row=TaskRow.from_task(task, tag_colours=colours),
+            tag_colours=colours,
+        )
+        html += live.render_view_update(update)
+    if toast:
         html += render_to_string(f"{UNDO_TEMPLATE}#toast-oob", context, request=request)
     return html
 
@@ -93,24 +105,8 @@ def task_undo_complete(request: HttpRequest, task_id: int) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, text)
         return redirect(views._back(request))
-    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
-    reopened = TaskRow.from_task(result.task, tag_colours=colours)
-    html = _live(request, reopened, "updated", text)
-    if result.removed_successor_id is not None:
-        # Pushed to other tabs too; this tab may have shown the repeat since.
-        gone = TaskRow(
-            id=result.removed_successor_id,
-            title="",
-            priority="medium",
-            tags=[],
-            due_date=None,
-            reminder_at=None,
-            recurrence="",
-            completed=False,
-            version=2,  # the delete of a version-1 task
-        )
-        html += _live(request, gone, "deleted", "")
-    return HttpResponse(html)
+    # A removed next repeat is not in the view's order any more: the page drops its row.
+    return HttpResponse(_live(request, result.task, text))
 
 
 @login_required
@@ -126,6 +122,4 @@ def task_restore(request: HttpRequest, task_id: int) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, text)
         return redirect(views._back(request))
-    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
-    row = TaskRow.from_task(views._task_or_404(request, task.pk), tag_colours=colours)
-    return HttpResponse(_live(request, row, "created", text))
+    return HttpResponse(_live(request, views._task_or_404(request, task.pk), text))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,13 +30,13 @@ from django_htmx.http import (
 
 from todo_project.views import chrome
 
-from . import presenters, selectors, services, undo_views
+from . import live, presenters, selectors, services, undo_views
 from .filters import ListStatus
 from .forms import QuickAddForm, RecurrenceForm, TaskForm
 from .models import Task
 from .presenters import FORM_TEMPLATE, LIST_TEMPLATE, HistoryLine, TaskRow
 
-PAGE_SIZE = 25
+PAGE_SIZE = presenters.LIST_PAGE_SIZE
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -59,16 +59,9 @@ def _back(request: HttpRequest, fallback: str | None = None) -> str:
     return fallback or reverse("tasks:list")
 
 
-def _page_number(params: QueryDict) -> int:
-    try:
-        return max(1, min(int(params.get("page", "1")), 10_000))
-    except ValueError:
-        return 1
-
-
 def _list_context(request: HttpRequest) -> dict[str, Any]:
     params = request.GET
-    page_number = _page_number(params)
+    page_number = presenters.page_number_of(params)
     filters = selectors.task_filterset(
         user=request.user,  # type: ignore[arg-type]
         params=params,
@@ -82,6 +75,16 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
             limit=PAGE_SIZE,
             offset=(page_number - 1) * PAGE_SIZE,
         )
+        if not page.items and page_number > 1:
+            # Past the end (?page=999, or the last page emptied since): the last page.
+            page_number = presenters.last_page_for(page.total, page_size=PAGE_SIZE)
+            if page_number > 1 or page.total:
+                page = selectors.task_list(
+                    user=request.user,  # type: ignore[arg-type]
+                    filters=filters,
+                    limit=PAGE_SIZE,
+                    offset=(page_number - 1) * PAGE_SIZE,
+                )
         items, count = page.items, page.total
     except ValidationError as exc:
         items, count = [], selectors.bounded(0)
@@ -105,6 +108,35 @@ def _row_response(request: HttpRequest, task: Task, *, status: int = 200) -> Htt
     return render(request, f"{LIST_TEMPLATE}#row-response", context, status=status)
 
 
+def _added_response(request: HttpRequest, task: Task) -> HttpResponse:
+    """Quick add's answer to the tab that added: the row where the tab's view has it (the
+    rule of the live pushes, tasks.live), else a toast with a link to the task."""
+    view = live.ListView.from_url(request.htmx.current_url or "")  # type: ignore[attr-defined]
+    if view is None:
+        return _row_response(request, task, status=201)
+    colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]
+    row = TaskRow.from_task(task, tag_colours=colours)
+    update = live.view_update(
+        user=request.user,  # type: ignore[arg-type]
+        view=view,
+        row=row,
+        tag_colours=colours,
+    )
+    if update.shows(task.pk):
+        context = {**live.view_context(update), **chrome(request)}
+        response = render(request, f"{LIST_TEMPLATE}#added-here", context, status=201)
+    else:
+        context = {
+            "toast_kind": "success",
+            "toast_text": f"Added: {task.title}",
+            "toast_url": reverse("tasks:edit", args=[task.pk]),
+            "toast_link": "Open task",
+            **chrome(request),
+        }
+        response = render(request, f"{LIST_TEMPLATE}#added-elsewhere", context, status=201)
+    return reswap(response, "none")
+
+
 # --- pages --------------------------------------------------------------------------------
 
 
@@ -113,6 +145,8 @@ def _row_response(request: HttpRequest, task: Task, *, status: int = 200) -> Htt
 def task_list(request: HttpRequest) -> HttpResponse:
     context = _list_context(request)
     htmx = request.htmx  # type: ignore[attr-defined]
+    if not htmx and context["page_number"] != presenters.page_number_of(request.GET):
+        return redirect(context["list_url"])  # a page past the end: the address says which
     if htmx and not htmx.history_restore_request:
         # The filter bar sent this: it already shows the view. A chip or a page link
         # did: refresh the bar too, so it shows the filters now applied.
@@ -144,10 +178,9 @@ def task_quick_add(request: HttpRequest) -> HttpResponse:
     htmx = request.htmx  # type: ignore[attr-defined]
     if task is not None:
         if htmx:
-            return _row_response(
+            return _added_response(
                 request,
                 selectors.task_get(user=request.user, task_id=task.pk),  # type: ignore[arg-type]
-                status=201,
             )
         messages.success(request, f"Added “{task.title}”.")
         return redirect(_back(request))

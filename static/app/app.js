@@ -38,10 +38,6 @@
     var incoming = versionedIn(detail.fragment);
     if (!incoming.length) return;
     var isInsert = target.id === "task-rows";
-    if (isInsert && target.getAttribute("data-live-insert") === "false") {
-      detail.shouldSwap = false; // this view (completed tasks, a later page) shows no new ones
-      return;
-    }
     for (var i = 0; i < incoming.length; i++) {
       var el = incoming[i];
       var current = document.getElementById(el.id);
@@ -58,12 +54,15 @@
     }
   });
 
-  function flash(evt) {
-    var el = evt.target;
-    if (!el.classList || !el.classList.contains("task")) return;
+  function flashRow(el) {
     el.classList.remove("flash");
     void el.offsetWidth; // restart the animation
     el.classList.add("flash");
+  }
+  function flash(evt) {
+    var el = evt.target;
+    if (!el.classList || !el.classList.contains("task")) return;
+    flashRow(el);
   }
   document.addEventListener("htmx:oobAfterSwap", flash);
   document.addEventListener("htmx:afterSwap", flash);
@@ -103,6 +102,130 @@
       htmx.process(toast);
     });
   }
+
+  // --- live views: this tab's list follows its own filters, sort and page ------------------
+  // The socket is told which list the tab shows (#task-results[data-view], the list's query)
+  // and which rows it has; for each change the server answers with #live-view
+  // (tasks/live.py): the rows to put in or refresh, the page's order of task ids, the
+  // heading and the pagination. Rows not in the order leave the list; a row the order names
+  // that the page lacks makes it reload the list.
+  var liveSocket = null;
+  var toldView = null;
+  // Rows this tab completed, reopened or changed in place since its list was loaded: they
+  // stay where they are (updated) when they leave the view, so the click can be undone
+  // there. Other tabs let them go.
+  var keptHere = new Set();
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var row = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("#task-rows > li.task[id]");
+    if (row) keptHere.add(row.id);
+  });
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "task-results") keptHere.clear();
+  });
+
+  function shownRows() {
+    var list = document.getElementById("task-rows");
+    if (!list) return [];
+    return Array.prototype.map.call(list.querySelectorAll(":scope > li.task[id]"), function (li) {
+      return Number(li.id.replace("task-", ""));
+    });
+  }
+
+  function currentView() {
+    var results = document.getElementById("task-results");
+    return results ? results.getAttribute("data-view") : null;
+  }
+
+  // Told again whenever the list was loaded anew (a filter, a page link, the catch-up
+  // after reconnecting), so the server knows the rows it has.
+  function tellView(force) {
+    var results = document.getElementById("task-results");
+    if (!liveSocket || (!force && results === toldView)) return;
+    toldView = results;
+    var view = currentView();
+    liveSocket.send(JSON.stringify({ view: view, rows: view === null ? [] : shownRows() }));
+  }
+
+  function reloadList() {
+    htmx.ajax("GET", window.location.pathname + window.location.search, {
+      target: "#task-results", swap: "outerHTML"
+    });
+  }
+
+  function rowFocus(list) {
+    var active = document.activeElement;
+    var row = active && active.closest && active.closest("li.task[id]");
+    return row && row.parentNode === list ? { id: row.id, className: active.className } : null;
+  }
+
+  function applyLiveView(box) {
+    var list = document.getElementById("task-rows");
+    if (!list || box.getAttribute("data-live-view") !== currentView()) return; // another view now
+    if (box.hasAttribute("data-refresh")) { reloadList(); return; }
+    var parts = box.querySelector("template").content;
+    var focus = rowFocus(list);
+    var order = (box.getAttribute("data-order") || "").split(",").filter(Boolean).map(function (id) {
+      return "task-" + id;
+    });
+    parts.querySelectorAll("li.task[id]").forEach(function (row) {
+      if (deletedBefore(row)) return; // deleted at or after this version (a restore is newer)
+      var current = document.getElementById(row.id);
+      if (order.indexOf(row.id) < 0 && !(current && keptHere.has(row.id))) return; // leaving
+      if (current && versionOf(current) >= versionOf(row)) return; // stale or duplicate
+      var fresh = document.importNode(row, true);
+      if (current && focusRowId === row.id) {
+        // This row's own request is in flight (its button disabled, so not focused): its
+        // events will not reach the page once the row is replaced, so refocus here.
+        focus = { id: row.id, className: "check" };
+        focusRowId = null;
+      }
+      if (current) current.replaceWith(fresh);
+      else list.appendChild(fresh);
+      htmx.process(fresh);
+      flashRow(fresh);
+    });
+    var lost = false;
+    Array.prototype.slice.call(list.children).forEach(function (li) {
+      if (order.indexOf(li.id) >= 0 || keptHere.has(li.id)) return;
+      if (focus && focus.id === li.id) {
+        // The focused row leaves this view: focus moves to its neighbour, not to <body>.
+        var next = li.nextElementSibling || li.previousElementSibling;
+        focus = next ? { id: next.id, className: "check" } : null;
+      }
+      li.remove();
+    });
+    var before = null;
+    order.forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el || el.parentNode !== list) { lost = true; return; }
+      var want = before ? before.nextElementSibling : list.firstElementChild;
+      if (want !== el) list.insertBefore(el, want);
+      before = el;
+    });
+    var heading = document.getElementById("results-heading");
+    var newHeading = parts.querySelector("[data-part=results-heading]");
+    if (heading && newHeading) heading.innerHTML = newHeading.innerHTML;
+    var pages = document.getElementById("task-pages");
+    var newPages = parts.querySelector("[data-part=task-pages]");
+    if (pages && newPages) {
+      pages.innerHTML = newPages.innerHTML;
+      htmx.process(pages);
+    }
+    if (focus && (document.activeElement === document.body || !document.activeElement)) {
+      refocus(focus.id, focus.className);
+    }
+    if (lost) reloadList(); // the page lacks a row the view has: fetch the view
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var box = evt.target; // the element swapped in (htmx may announce it more than once)
+    if (box.id !== "live-view" || !box.hasAttribute("data-live-view") || box.hasAttribute("data-applied")) return;
+    box.setAttribute("data-applied", "");
+    applyLiveView(box);
+  });
+  // A swap of the list's own requests (quick add) carries #live-view too: htmx swaps it
+  // out of band like a pushed one.
+  document.addEventListener("htmx:afterSettle", function () { tellView(false); });
 
   // A fragment for a part this page does not have (a task row on the inbox page) is not an
   // error: drop it before htmx looks for its target.
@@ -173,7 +296,9 @@
     }
     setOffline(true);
   });
-  document.addEventListener("htmx:wsOpen", function () {
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    liveSocket = evt.detail.socketWrapper;
+    tellView(true);
     document.documentElement.setAttribute("data-live", "open");
     setOffline(false);
     if (everOpened && document.getElementById("task-results")) {

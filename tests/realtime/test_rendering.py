@@ -8,6 +8,7 @@ from django.utils import timezone
 from realtime import handlers
 from realtime.rendering import render_event
 from tasks import services
+from tasks.live import ListView, render_view_update, view_update
 from tasks.presenters import TaskRow
 from todo_project.eventbus.envelope import TASK_UPDATES, build_event, parse_envelope
 from todo_project.eventbus.models import OutboxMessage
@@ -34,24 +35,13 @@ def test_handler_is_registered_for_task_updates_without_dedup():
     }
 
 
-def test_row_is_rendered_from_the_payload_not_the_database(user):
-    task = services.task_create(user=user, data={"title": "Before"})
-    event = last_update_event()
-    services.task_update(task=task, data={"title": "After"})
-    html = render_event(event)
-    assert ">Before<" in html and "After" not in html
-    assert 'data-version="1"' in html
-
-
-def test_dates_are_shown_in_the_users_zone(user):
-    due = datetime(2030, 3, 4, 8, 30, tzinfo=UTC)  # 09:30 in Berlin
-    services.task_create(user=user, data={"title": "x", "due_date": due})
-    before = timezone.get_current_timezone_name()
-    with timezone.override("Asia/Tokyo"):
-        html = render_event(last_update_event())
-        assert timezone.get_current_timezone_name() == "Asia/Tokyo"  # restored afterwards
-    assert "09:30" in html and "2030-03-04T09:30:00+01:00" in html
-    assert timezone.get_current_timezone_name() == before
+def test_every_tab_gets_the_header_count_of_a_task_change_and_no_row(user):
+    services.task_create(user=user, data={"title": "Mine"})
+    html = render_event(last_update_event())
+    assert html == (
+        '<span id="open-count" class="count" hx-swap-oob="true">1'
+        '<span class="visually-hidden"> open</span></span>'
+    )
 
 
 def test_page_and_push_render_the_same_row(user, rf):
@@ -77,10 +67,17 @@ def test_page_and_push_render_the_same_row(user, rf):
 
 
 def test_a_pushed_row_marks_a_description_with_an_accessible_label(user):
+    # Each tab's consumer renders the pushed row from the event's snapshot (tasks.live).
     task = services.task_create(user=user, data={"title": "Plain"})
-    assert "Has a description" not in render_event(last_update_event())
+    view = ListView.from_query("status=all")
+    assert view is not None
+    plain = TaskRow.from_snapshot(last_update_event().payload)
+    assert "Has a description" not in render_view_update(
+        view_update(user=user, view=view, row=plain)
+    )
     services.task_update(task=task, data={"description": "Ask about the <b>bill</b>"})
-    html = render_event(last_update_event())
+    described = TaskRow.from_snapshot(last_update_event().payload)
+    html = render_view_update(view_update(user=user, view=view, row=described, shown=[]))
     assert 'class="visually-hidden">Has a description<' in html
     assert "bill" not in html  # the mark, not the text
 
@@ -99,16 +96,21 @@ def test_push_sends_to_the_users_group(user, monkeypatch):
 
     sent = []
     monkeypatch.setattr(
-        handlers, "send_to_user", lambda user_id, html: sent.append((user_id, html))
+        handlers, "group_send", lambda group, message: sent.append((group, message))
     )
     layer = get_channel_layer()
     async_to_sync(layer.group_add)(user_group(user.pk), "specific.tab")  # an open tab
     try:
-        services.task_create(user=user, data={"title": "x"})
-        handlers.push_update([last_update_event()])
+        task = services.task_create(user=user, data={"title": "x"})
+        event = last_update_event()
+        handlers.push_update([event])
     finally:
         async_to_sync(layer.group_discard)(user_group(user.pk), "specific.tab")
-    assert sent and sent[0][0] == user.pk
+    ((group, message),) = sent
+    # The snapshot travels with the message: each tab's consumer places the row itself.
+    assert group == f"user-{user.pk}" and message["type"] == "live.task"
+    assert message["payload"] == event.payload and message["payload"]["task_id"] == task.pk
+    assert 'id="open-count"' in message["html"]
 
 
 def test_nothing_is_rendered_for_a_user_without_an_open_tab(user, monkeypatch):
@@ -163,8 +165,14 @@ def test_reading_notifications_updates_the_badge_in_other_tabs(user):
     html = render_event(event)
     assert 'id="unread-badge"' in html and 'hx-swap-oob="true"' in html
     assert ">2<" in html
+    # The row itself, now read, replaces the unread one in another tab's inbox.
+    read_row = f'<li id="notification-{notes[0].pk}" class="notification" hx-swap-oob="true">'
+    assert read_row in html
+    assert html.count("<li ") == 1 and "Mark read" not in html
     assert notification_mark_all_read(user=user) == 2
-    assert ">0<" in render_event(last_update_event())
+    html = render_event(last_update_event())
+    assert ">0<" in html and html.count("<li ") == 2 and "is-unread" not in html
+    assert f'id="notification-{notes[1].pk}"' in html and f'id="notification-{notes[2].pk}"' in html
     before = OutboxMessage.objects.count()
     notification_mark_read(notification=notes[0])  # already read: nothing to announce
     assert notification_mark_all_read(user=user) == 0

@@ -70,6 +70,26 @@ class TestRecurrenceForm:
         assert monthly.cleaned_data["recurrence"] == "FREQ=MONTHLY;BYMONTHDAY=1"
         assert nth.cleaned_data["recurrence"] == "FREQ=MONTHLY;BYDAY=1MO"
 
+    def test_monthly_on_day_n_posted_untouched_repeats_on_the_due_dates_day(self):
+        # The select's first option is what a browser sends when nobody chose a day.
+        first_option = RecurrenceForm().fields["recurrence_monthday"].choices[0][0]
+        form = RecurrenceForm(
+            {
+                "due_date": "2030-01-31T09:00",
+                "recurrence_preset": "monthly_day",
+                "recurrence_monthday": first_option,
+            }
+        )
+        assert form.is_valid()
+        assert form.cleaned_data["recurrence"] == "FREQ=MONTHLY;BYMONTHDAY=31"
+
+    def test_the_last_day_of_the_month_is_offered(self):
+        choices = dict(RecurrenceForm().fields["recurrence_monthday"].choices)
+        assert choices["-1"] == "Last day of the month"
+        assert built_rule(recurrence_preset="monthly_day", recurrence_monthday="-1") == (
+            "FREQ=MONTHLY;BYMONTHDAY=-1"
+        )
+
     def test_a_fifth_weekday_means_the_last_one(self):
         form = RecurrenceForm({"due_date": "2030-03-29T09:00", "recurrence_preset": "monthly_nth"})
         assert form.is_valid()

@@ -199,7 +199,7 @@ class TestListContext:
             known_tags=[],
         )
 
-    def test_a_middle_page_links_both_ways_and_inserts_nothing_live(self, user):
+    def test_a_middle_page_links_both_ways_and_names_its_view(self, user):
         tasks = [services.task_create(user=user, data={"title": f"T{i}"}) for i in range(2)]
         shown = self.context(user, "search=t&page=2", count=60, page_number=2, items=tasks)
         assert (shown["first_index"], shown["last_index"], shown["last_page"]) == (26, 27, 3)
@@ -207,16 +207,13 @@ class TestListContext:
         assert shown["next_url"] == "/tasks/?search=t&page=3"
         assert shown["list_url"] == "/tasks/?search=t&page=2"
         assert [row.title for row in shown["rows"]] == ["T0", "T1"]
-        assert shown["live_insert"] is False
+        assert shown["view_query"] == "search=t&page=2"
 
-    def test_the_first_page_of_open_tasks_takes_new_ones_live(self, user):
-        shown = self.context(user, "", count=0, page_number=1)
+    def test_an_empty_first_page_has_no_links(self, user):
+        shown = self.context(user, "status=pending&page=1", count=0, page_number=1)
         assert shown["prev_url"] is None and shown["next_url"] is None
         assert (shown["first_index"], shown["last_index"]) == (0, 0)
-        assert shown["live_insert"] is True
-        assert (
-            self.context(user, "status=completed", count=0, page_number=1)["live_insert"] is False
-        )
+        assert shown["view_query"] == ""
 
 
 class TestListLinks:
@@ -272,6 +269,32 @@ class TestRecurrencePreview:
         assert len(shown.dates) == 5
         assert shown.dates[0] == datetime(2030, 3, 4, 9, 30, tzinfo=BERLIN)  # the first instance
         assert shown.dates[1] == datetime(2030, 3, 8, 9, 30, tzinfo=BERLIN)
+
+    @pytest.mark.parametrize(
+        ("due", "monthday", "skipped"),
+        [
+            ("2030-01-31T09:00", "", "Months without a day 31 (February, April, June,"),
+            ("2030-01-15T09:00", "30", "Months without a day 30 (February)"),
+            ("2030-01-15T09:00", "29", "Months without a day 29 (February, except in leap"),
+        ],
+    )
+    def test_a_late_day_of_the_month_says_which_months_it_skips(self, due, monthday, skipped):
+        shown = self.preview(
+            due_date=due, recurrence_preset="monthly_day", recurrence_monthday=monthday
+        )
+        assert shown.note.startswith(skipped)
+        assert "Last day of the month" in shown.note
+        if not monthday:
+            assert [d.month for d in shown.dates] == [1, 3, 5, 7, 8]  # really skipped
+
+    @pytest.mark.parametrize("monthday", ["28", "-1"])
+    def test_a_day_every_month_has_needs_no_note(self, monthday):
+        shown = self.preview(
+            due_date="2030-01-31T09:00",
+            recurrence_preset="monthly_day",
+            recurrence_monthday=monthday,
+        )
+        assert shown.summary and shown.note == ""
 
     def test_a_one_off_task_shows_nothing(self):
         assert self.preview(recurrence_preset="none").repeats is False
@@ -345,24 +368,41 @@ class TestHistory:
 
     def test_labels_the_event_and_each_change(self):
         line = HistoryLine.from_entry(
-            self.entry("TaskUpdated", {"title": "Final", "tags": ["a", "b"], "completed": True})
+            self.entry("TaskUpdated", {"title": "Final", "tags": ["a", "b"], "priority": "high"})
         )
         assert line.label == "Changed" and line.version == 2 and line.occurred_at == NOW
-        assert line.changes == [("Title", "Final"), ("Tags", "a, b"), ("Done", "yes")]
+        assert line.changes == [("Title", "Final"), ("Tags", "a, b"), ("Priority", "High")]
         assert HistoryLine.from_entry(self.entry("TaskCreated", {})).label == "Created"
         assert HistoryLine.from_entry(self.entry("Renamed", None)).label == "Renamed"
+
+    def test_a_reopen_reads_reopened_not_a_changed_field(self):
+        line = HistoryLine.from_entry(
+            self.entry("TaskUpdated", {"completed": False, "completed_at": None})
+        )
+        assert (line.label, line.changes) == ("Reopened", [])
+
+    def test_an_update_that_completes_and_renames_reads_completed_with_the_rename(self):
+        line = HistoryLine.from_entry(
+            self.entry("TaskUpdated", {"completed": True, "title": "Done now"})
+        )
+        assert (line.label, line.changes) == ("Completed", [("Title", "Done now")])
 
     @pytest.mark.parametrize(
         ("name", "value", "text"),
         [
             ("due_date", "2030-03-04T08:30:00Z", "2030-03-04 09:30"),
             ("reminder_at", "not a date", "not a date"),
-            ("due_date", None, "—"),
-            ("tags", [], "—"),
+            ("due_date", None, "none"),
+            ("tags", [], "none"),
+            ("reminder_offset_minutes", 30, "30 minutes"),
+            ("reminder_offset_minutes", 60, "1 hour"),
+            ("reminder_offset_minutes", 2880, "2 days"),
+            ("reminder_offset_minutes", 90, "90 minutes"),
+            ("description", "a  b\nc", "a b c"),
+            ("description", "x" * 500, "x" * 119 + "…"),
             ("recurrence", "FREQ=WEEKLY;BYDAY=MO", "Weekly on Monday"),
             ("recurrence", "FREQ=HOURLY", "FREQ=HOURLY"),
-            ("completed", False, "no"),
-            ("priority", "urgent", "urgent"),
+            ("priority", "urgent", "Urgent"),
         ],
     )
     def test_change_text_in_the_users_zone(self, name, value, text):

@@ -17,6 +17,8 @@ from todo_project.eventbus.relay import drain
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
+#: An htmx request from a tab that shows the open list (tasks.live reads its view).
+ON_OPEN_LIST = {**HTMX, "HX-Current-URL": "http://testserver/tasks/"}
 
 
 @pytest.fixture
@@ -66,12 +68,22 @@ class TestUndoComplete:
         task = make(user, "Call mom")
         done = services.task_complete(task=task)
         url = reverse("tasks:undo_complete", args=[task.pk])
-        response = client.post(url, {"version": done.version}, headers=HTMX)
+        response = client.post(url, {"version": done.version}, headers=ON_OPEN_LIST)
         assert response.status_code == 200
         body = response.content.decode()
+        # Back in the open list this tab shows, where the view has it (tasks.live).
+        assert 'id="live-view"' in body and f'data-order="{task.pk}"' in body
         assert f'id="task-{task.pk}"' in body and 'data-version="3"' in body
-        assert 'hx-swap-oob="true"' in body and "Reopened “Call mom”." in body
+        assert "Reopened “Call mom”." in body
         assert not Task.objects.get(pk=task.pk).completed
+
+    def test_a_tab_showing_no_list_gets_the_count_and_the_toast(self, client, user):
+        task = make(user, "Call mom")
+        done = services.task_complete(task=task)
+        url = reverse("tasks:undo_complete", args=[task.pk])
+        body = client.post(url, {"version": done.version}, headers=HTMX).content.decode()
+        assert 'id="open-count"' in body and "Reopened “Call mom”." in body
+        assert 'id="live-view"' not in body
 
     def test_the_removed_next_instance_leaves_the_page(self, client, user):
         due = timezone.now() + timedelta(hours=1)
@@ -80,8 +92,10 @@ class TestUndoComplete:
         drain(LocalBus())
         successor = Task.objects.get(recurrence_parent=task)
         url = reverse("tasks:undo_complete", args=[task.pk])
-        body = client.post(url, {"version": done.version}, headers=HTMX).content.decode()
-        assert f'id="task-{successor.pk}" data-version="2" data-deleted' in body
+        body = client.post(url, {"version": done.version}, headers=ON_OPEN_LIST).content.decode()
+        assert not Task.objects.filter(pk=successor.pk).exists()
+        # The view's order no longer names the repeat: the page drops its row.
+        assert f'data-order="{task.pk}"' in body
 
     def test_a_changed_task_is_a_409_with_the_reason(self, client, user):
         task = make(user, "Call mom")
@@ -139,10 +153,10 @@ class TestRestore:
     def test_htmx_restore_inserts_the_row_with_its_tags(self, client, user):
         task = make(user, "Old plan", tags=["home"])
         services.task_delete(task=task)
-        response = client.post(reverse("tasks:restore", args=[task.pk]), headers=HTMX)
+        response = client.post(reverse("tasks:restore", args=[task.pk]), headers=ON_OPEN_LIST)
         assert response.status_code == 200
         body = response.content.decode()
-        assert 'hx-swap-oob="afterbegin:#task-rows"' in body
+        assert f'data-order="{task.pk}"' in body
         assert f'id="task-{task.pk}"' in body and 'data-version="3"' in body
         assert ">home<" in body and "Restored “Old plan”." in body
 

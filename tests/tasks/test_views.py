@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -149,6 +149,27 @@ class TestList:
         assert second.count('class="task ') == 5
         assert 'href="/tasks/"' in second  # previous page: the canonical first page
 
+    def test_a_page_past_the_end_redirects_to_the_last_page(self, client, user):
+        for i in range(30):
+            make(user, f"T{i:02d}")
+        response = client.get(self.url, {"page": "999", "search": "T"})
+        assert response.status_code == 302 and response["Location"] == "/tasks/?search=T&page=2"
+        body = client.get(response["Location"]).content.decode()
+        assert "30 tasks" in body and "showing 26\u201330" in body and "Page 2 of 2" in body
+
+    def test_an_htmx_request_past_the_end_gets_the_last_page_at_its_address(self, client, user):
+        for i in range(30):
+            make(user, f"T{i:02d}")
+        response = client.get(self.url, {"page": "999"}, headers=HTMX)
+        body = response.content.decode()
+        assert "showing 26\u201330" in body and "Page 2 of 2" in body
+        assert body.count('class="task ') == 5
+        assert response["HX-Push-Url"] == "/tasks/?page=2"
+
+    def test_a_page_past_the_end_of_nothing_is_the_empty_first_page(self, client, user):
+        response = client.get(self.url, {"page": "7"})
+        assert response.status_code == 302 and response["Location"] == "/tasks/"
+
     def test_htmx_request_gets_the_results_partial_and_a_canonical_url(self, client, user):
         make(user, "Buy milk", priority="high")
         response = client.get(
@@ -182,9 +203,10 @@ class TestList:
         response = client.get(self.url, headers={**HTMX, "HX-History-Restore-Request": "true"})
         assert b"<html" in response.content
 
-    def test_live_insert_is_off_for_completed_view_and_later_pages(self, client, user):
-        assert b'data-live-insert="true"' in client.get(self.url).content
-        assert b'data-live-insert="false"' in client.get(self.url, {"status": "completed"}).content
+    def test_the_results_name_their_view_for_the_live_pushes(self, client, user):
+        assert b'data-view=""' in client.get(self.url).content
+        body = client.get(self.url, {"status": "completed", "order": "asc"}).content
+        assert b'data-view="status=completed"' in body
 
 
 class TestQuickAdd:
@@ -212,6 +234,34 @@ class TestQuickAdd:
         task = Task.objects.get(user=user)
         assert f'id="task-{task.pk}"' in body
         assert "&lt;b&gt;bold&lt;/b&gt;" in body
+        assert 'id="open-count" class="count" hx-swap-oob="true">1<' in body
+
+    def htmx_from(self, view: str) -> dict[str, str]:
+        return {**HTMX, "HX-Current-URL": f"http://testserver/tasks/{view}"}
+
+    def test_htmx_from_the_open_list_gets_the_row_where_the_view_has_it(self, client, user):
+        older = make(user, "Older", due_date=datetime(2030, 1, 1, tzinfo=UTC))
+        response = client.post(
+            self.url, {"title": "Sooner"}, headers=self.htmx_from("?sort_by=title")
+        )
+        assert response.status_code == 201 and response["HX-Reswap"] == "none"
+        body = response.content.decode()
+        task = Task.objects.get(title="Sooner")
+        assert 'data-live-view="sort_by=title"' in body
+        assert f'data-order="{older.pk},{task.pk}"' in body
+        assert f'<li id="task-{task.pk}"' in body and f'<li id="task-{older.pk}"' not in body
+        assert "2 tasks" in body
+        assert 'id="open-count" class="count" hx-swap-oob="true">2<' in body
+
+    @pytest.mark.parametrize("view", ["?status=completed", "?search=milk", "?page=2"])
+    def test_htmx_from_a_view_without_it_gets_a_toast_with_a_link(self, client, user, view):
+        response = client.post(self.url, {"title": "Bread <b>"}, headers=self.htmx_from(view))
+        assert response.status_code == 201 and response["HX-Reswap"] == "none"
+        body = response.content.decode()
+        task = Task.objects.get(user=user)
+        assert "<li " not in body and "live-view" not in body
+        assert "Added: Bread &lt;b&gt;" in body
+        assert f'href="{reverse("tasks:edit", args=[task.pk])}">Open task</a>' in body
         assert 'id="open-count" class="count" hx-swap-oob="true">1<' in body
 
     def test_empty_title_is_a_form_error(self, client, user):
@@ -486,6 +536,42 @@ class TestCreate:
         assert response.status_code == 422
         assert "due_date" in response.context["form"].errors
 
+    def test_a_nonexistent_time_says_the_clocks_skip_it(self, client, user):
+        response = client.post(self.url, form_data(due_date="2030-03-31T02:30"))
+        assert "(the clocks skip it)" in response.context["form"].errors["due_date"][0]
+        assert b'name="due_date_fold"' not in response.content
+
+    def test_a_time_that_happens_twice_asks_which(self, client, user):
+        response = client.post(self.url, form_data(due_date="2027-10-31T02:30"))
+        assert response.status_code == 422
+        body = response.content.decode()
+        assert "02:30 happens twice on 31 October 2027 in Europe/Berlin: choose which." in body
+        assert 'type="radio" name="due_date_fold" value="0"> 02:30 CEST (the first)' in body
+        assert 'type="radio" name="due_date_fold" value="1"> 02:30 CET (the second)' in body
+        assert not Task.objects.exists()
+
+    @pytest.mark.parametrize(("fold", "offset_hours"), [("0", 2), ("1", 1)])
+    def test_the_answer_picks_the_instant(self, client, user, fold, offset_hours):
+        response = client.post(self.url, form_data(due_date="2027-10-31T02:30", due_date_fold=fold))
+        assert response.status_code == 302
+        due = Task.objects.get(user=user).due_date
+        assert due == datetime(2027, 10, 31, 2, 30, tzinfo=UTC) - timedelta(hours=offset_hours)
+
+    def test_an_answer_rides_along_when_the_form_comes_back(self, client, user):
+        response = client.post(
+            self.url,
+            form_data(
+                title="",
+                due_date="2027-10-31T02:30",
+                reminder="at",
+                reminder_at="2027-10-31T02:30",
+                due_date_fold="1",
+            ),
+        )
+        body = response.content.decode()
+        assert '<input type="hidden" name="due_date_fold" value="1">' in body
+        assert 'name="reminder_at_fold" value="0"' in body  # the reminder still asks
+
     def test_too_many_tags(self, client, user):
         tags = ", ".join(f"t{i}" for i in range(21))
         response = client.post(self.url, form_data(tags=tags))
@@ -494,6 +580,17 @@ class TestCreate:
 
 
 class TestEdit:
+    def test_a_repeated_time_left_as_it_was_keeps_its_instant(self, client, user):
+        later = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)  # 02:30 CET, the second one
+        task = make(user, "Late", due_date=later)
+        response = client.post(
+            reverse("tasks:edit", args=[task.pk]),
+            form_data(title="Late", due_date="2027-10-31T02:30"),
+        )
+        assert response.status_code == 302
+        task.refresh_from_db()
+        assert task.due_date == later and task.title == "Late"
+
     def test_shows_the_task(self, client, user):
         task = make(
             user,
