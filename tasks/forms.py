@@ -3,11 +3,12 @@ the services still do all validation that matters, and their errors land on thes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import from_current_timezone
 from django.utils import timezone
 
 from . import quickadd
@@ -92,6 +93,72 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%H:%M")
+
+
+class DueWidget(forms.MultiWidget):
+    """A date input named like the field and an optional time input (`<name>_time`)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"": DateInput(), "time": TimeInput()}, attrs)
+
+    def decompress(self, value: Any) -> list[Any]:
+        if isinstance(value, datetime):
+            local = timezone.localtime(value)
+            return [local.date(), local.time().replace(second=0, microsecond=0)]
+        if isinstance(value, date):
+            return [value, None]
+        return [None, None]
+
+
+class DueField(forms.MultiValueField):
+    """A due date with an optional time: a date alone is an all-day task (a `date`), a
+    date and a time are read in the current (the user's) time zone (an aware `datetime`).
+    The date input also takes a whole `YYYY-MM-DDTHH:MM` (a client posting one value)."""
+
+    widget = DueWidget
+    default_error_messages = {
+        "invalid_date": "Enter a valid date.",
+        "invalid_time": "Enter a valid time.",
+        "time_without_date": "Choose a date for this time.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        fields = (forms.CharField(required=False), forms.CharField(required=False))
+        super().__init__(fields=fields, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list: list[Any]) -> date | datetime | None:
+        day_text, time_text = ([*data_list, "", ""])[:2]
+        day_text, time_text = (day_text or "").strip(), (time_text or "").strip()
+        if not day_text:
+            if time_text:
+                raise ValidationError(self.error_messages["time_without_date"], code="time")
+            return None
+        if "T" in day_text or " " in day_text:
+            whole = LocalDateTimeField(required=False).clean(day_text)
+            return whole if isinstance(whole, datetime) else None
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid_date"], code="invalid") from None
+        if not time_text:
+            return day
+        try:
+            clock = time.fromisoformat(time_text)
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid_time"], code="invalid") from None
+        return from_current_timezone(datetime.combine(day, clock))
+
+
+def is_all_day(due: Any) -> bool:
+    """A due value of the form without a time (a date)."""
+    return isinstance(due, date) and not isinstance(due, datetime)
+
+
 def split_tags(text: str) -> list[str]:
     """'home, errands,,  ' -> ['home', 'errands']; the service checks lengths and limits."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -103,7 +170,7 @@ def split_tags(text: str) -> list[str]:
 class RecurrenceForm(forms.Form):
     """The due date and the recurrence editor: enough to build and preview a rule."""
 
-    due_date = LocalDateTimeField(required=False, label="Due")
+    due_date = DueField(required=False, label="Due")
     recurrence_preset = forms.ChoiceField(
         choices=PRESET_CHOICES, initial=PRESET_NONE, required=False, label="Repeat"
     )
@@ -178,8 +245,10 @@ def build_rule(cleaned: dict[str, Any]) -> str:
 
 
 def _preset_rule(preset: str, cleaned: dict[str, Any]) -> rrules.Rule:
-    due: datetime | None = cleaned.get("due_date")
-    local_due = timezone.localtime(due) if due else None
+    due: date | datetime | None = cleaned.get("due_date")
+    local_due: date | None = None
+    if due is not None:
+        local_due = due if is_all_day(due) else timezone.localtime(due)  # type: ignore[arg-type]
     parts: dict[str, Any] = {"interval": cleaned.get("recurrence_interval") or 1}
     if preset == PRESET_DAILY:
         freq = "DAILY"
@@ -348,7 +417,7 @@ class TaskForm(RecurrenceForm):
             "description": task.description,
             "priority": task.priority_name,
             "tags": ", ".join(task.tag_names),
-            "due_date": task.due_date,
+            "due_date": task.due_day if task.all_day else task.due_date,
             **editor_initial(task.recurrence, task.due_date),
         }
         if task.reminder_offset_minutes is not None:
@@ -391,6 +460,7 @@ class TaskForm(RecurrenceForm):
             "priority": cleaned["priority"],
             "tags": split_tags(cleaned.get("tags") or ""),
             "due_date": cleaned.get("due_date"),
+            "all_day": is_all_day(cleaned.get("due_date")),
             "recurrence": cleaned.get("recurrence") or "",
         }
         mode = cleaned.get("reminder") or REMINDER_NONE
@@ -508,7 +578,9 @@ class QuickAddForm(forms.Form):
         if parsed.priority:
             data["priority"] = parsed.priority
         if parsed.due is not None:
+            # A date without a time ("tomorrow") is an all-day task.
             data["due_date"] = parsed.due
+            data["all_day"] = not parsed.has_time
         if parsed.recurrence:
             data["recurrence"] = parsed.recurrence
         return data

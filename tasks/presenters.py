@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,8 +18,9 @@ from natsort import natsort_keygen, ns
 from todo_project.eventbus.envelope import parse_instant
 
 from . import recurrence as rrules
+from .days import day_end, local_day
 from .filters import ListStatus, SortField, SortOrder, TaskFilter, default_order
-from .forms import PRIORITY_CHOICES, RecurrenceForm
+from .forms import PRIORITY_CHOICES, RecurrenceForm, is_all_day
 from .models import Priority, Task, is_overdue
 from .selectors import BoundedCount
 from .services import series_start_for
@@ -54,6 +55,8 @@ class TaskRow:
     completed: bool
     version: int
     now: datetime = field(default_factory=timezone.now)
+    #: The calendar date of an all-day task (in its zone), None for a timed or undated one.
+    due_day: date | None = None
 
     @classmethod
     def from_task(cls, task: Task, *, now: datetime | None = None) -> TaskRow:
@@ -68,21 +71,27 @@ class TaskRow:
             completed=task.completed,
             version=task.version,
             now=now or timezone.now(),
+            due_day=task.due_day,
         )
 
     @classmethod
     def from_snapshot(cls, payload: Mapping[str, Any]) -> TaskRow:
         completed = bool(payload.get("completed"))
+        due_date = parse_instant(payload.get("due_date"))
+        all_day = bool(payload.get("all_day")) and due_date is not None
         return cls(
             id=int(payload["task_id"]),
             title=str(payload.get("title") or ""),
             priority=str(payload.get("priority") or "medium"),
             tags=sorted_tags(str(tag) for tag in payload.get("tags") or []),
-            due_date=parse_instant(payload.get("due_date")),
+            due_date=due_date,
             reminder_at=None if completed else parse_instant(payload.get("reminder_at")),
             recurrence=str(payload.get("recurrence") or ""),
             completed=completed,
             version=int(payload.get("version") or 0),
+            due_day=local_day(due_date, str(payload.get("timezone") or "UTC"))
+            if all_day and due_date is not None
+            else None,
         )
 
     @property
@@ -103,34 +112,53 @@ class TaskRow:
             return self.recurrence
 
     @property
+    def all_day(self) -> bool:
+        return self.due_day is not None
+
+    @property
     def due_label(self) -> str:
+        if self.due_day is not None:
+            return day_label(self.due_day, timezone.localtime(self.now).date())
         return when_label(self.due_date, self.now) if self.due_date else ""
+
+    @property
+    def shown_day(self) -> date | None:
+        """The day the row is listed under in Upcoming: its date, or its due time's day
+        in the current (the user's) time zone."""
+        if self.due_day is not None:
+            return self.due_day
+        return timezone.localtime(self.due_date).date() if self.due_date else None
 
     @property
     def reminder_label(self) -> str:
         return when_label(self.reminder_at, self.now) if self.reminder_at else ""
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when_label(moment: datetime, now: datetime) -> str:
     """'Today 14:00', 'Tomorrow 09:00', 'Fri 7 Mar, 09:00', '7 Mar 2027, 09:00' in the
     current (the user's) time zone. Month and day names are English whatever the locale."""
     local = timezone.localtime(moment)
-    today = timezone.localtime(now).date()
-    clock = f"{local:%H:%M}"
-    days = (local.date() - today).days
-    if days == 0:
-        return f"Today {clock}"
-    if days == 1:
-        return f"Tomorrow {clock}"
-    if days == -1:
-        return f"Yesterday {clock}"
-    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
-    month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[
-        local.month - 1
-    ]
-    if local.year == today.year or abs(days) < 180:
-        return f"{weekday} {local.day} {month}, {clock}"
-    return f"{local.day} {month} {local.year}, {clock}"
+    day = day_label(local.date(), timezone.localtime(now).date())
+    separator = " " if day in ("Today", "Tomorrow", "Yesterday") else ", "
+    return f"{day}{separator}{local:%H:%M}"
+
+
+def day_label(day: date, today: date) -> str:
+    """'Today', 'Tomorrow', 'Yesterday', 'Fri 7 Mar', or '7 Mar 2027' far from today."""
+    offset = (day - today).days
+    if offset == 0:
+        return "Today"
+    if offset == 1:
+        return "Tomorrow"
+    if offset == -1:
+        return "Yesterday"
+    if day.year == today.year or abs(offset) < 180:
+        return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 # --- the list page's filter bar and links --------------------------------------------------
@@ -316,6 +344,7 @@ class Preview:
     dates: list[datetime] = field(default_factory=list)
     error: str = ""
     repeats: bool = False
+    all_day: bool = False
 
 
 def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) -> Preview:
@@ -338,13 +367,16 @@ def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) ->
             return Preview(error="Enter a valid due date.", repeats=bool(rule))
     else:
         rule = task.recurrence if task else ""
-        due = task.due_date if task else None
+        due = (task.due_day if task.all_day else task.due_date) if task else None
     if not rule:
         return Preview()
     if task is not None:
         zone = task.timezone
     if due is None:
         return Preview(error="A repeating task needs a due date.", repeats=True)
+    all_day = is_all_day(due)
+    if all_day:
+        due = day_end(due, zone)
     series_start = series_start_for(task, due)
     try:
         normalized = rrules.validate_rule(rule, first_due=series_start, tz=zone)
@@ -357,7 +389,7 @@ def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) ->
         )
     except rrules.RecurrenceError as exc:
         return Preview(error=str(exc), repeats=True)
-    return Preview(summary=rrules.describe(normalized), dates=dates, repeats=True)
+    return Preview(summary=rrules.describe(normalized), dates=dates, repeats=True, all_day=all_day)
 
 
 # --- the history page -----------------------------------------------------------------------
@@ -454,13 +486,22 @@ def quick_add_preview(form: Any, *, now: datetime) -> dict[str, Any]:
         "tags": list(parsed.tags),
         "priority": parsed.priority,
         "due": parsed.due.isoformat() if parsed.due else None,
-        "due_label": when_label(parsed.due, now) if parsed.due else "",
+        "due_label": _quick_add_due_label(parsed, now),
         "has_time": parsed.has_time,
         "recurrence": parsed.recurrence,
         "recurrence_summary": rrules.describe(parsed.recurrence) if parsed.recurrence else "",
         "errors": errors,
         "fold_choices": [{"value": value, "label": label} for value, label in form.fold_choices],
     }
+
+
+def _quick_add_due_label(parsed: Any, now: datetime) -> str:
+    """When the line's task is due: a day alone for a date without a time (all-day)."""
+    if parsed.due is None:
+        return ""
+    if not parsed.has_time:
+        return day_label(timezone.localtime(parsed.due).date(), timezone.localtime(now).date())
+    return when_label(parsed.due, now)
 
 
 def _utf16_length(text: str) -> int:

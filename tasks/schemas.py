@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import re
 import zoneinfo
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, BaseModel, ConfigDict, WithJsonSchema, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic import Field as PydanticField
 
 from todo_project.api_types import Instant
@@ -79,6 +88,31 @@ Zone = Annotated[
         }
     ),
 ]
+
+
+def _date_only(value: Any) -> Any:
+    # pydantic's lax date also takes "2026-12-01T00:00" (a naive date-time): only a date.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is YYYY-MM-DD")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_date_only)]
+DueDate = Annotated[
+    AwareDatetime | CalendarDate,
+    Field(
+        description="A date-time with an offset (a timed task), or a date YYYY-MM-DD (an "
+        "all-day task, due to the end of that day in the task's time zone)."
+    ),
+]
+AllDay = Annotated[
+    bool,
+    Field(
+        description="Due on a date, not at a time. Default: true for a due_date given as a "
+        "date, false for a date-time. True with a date-time keeps only its date in the "
+        "task's time zone; true needs a due date."
+    ),
+]
 ReminderOffset = Annotated[
     int,
     Field(
@@ -99,7 +133,8 @@ class TaskWrite(BaseModel):
     description: Description = ""
     priority: PriorityName = "medium"
     tags: Tags = PydanticField(default_factory=list)
-    due_date: AwareDatetime | None = None
+    due_date: DueDate | None = None
+    all_day: AllDay | None = None
     reminder_at: AwareDatetime | None = Field(None, description="Absolute reminder time.")
     reminder_offset_minutes: ReminderOffset | None = None
     recurrence: Rule | None = None
@@ -116,7 +151,8 @@ class TaskPatch(BaseModel):
     description: Description = omittable()
     priority: PriorityName = omittable()
     tags: Tags = omittable()
-    due_date: AwareDatetime | None = None
+    due_date: DueDate | None = None
+    all_day: AllDay = omittable()
     reminder_at: AwareDatetime | None = None
     reminder_offset_minutes: ReminderOffset | None = None
     recurrence: Rule | None = None
@@ -128,6 +164,8 @@ def write_data(body: TaskWrite | TaskPatch, *, partial: bool) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=partial)
     if not partial and data.get("timezone") is None:
         data.pop("timezone", None)
+    if not partial and data.get("all_day") is None:
+        data.pop("all_day", None)  # from the due date's type
     if "recurrence" in data and data["recurrence"] is None:
         data["recurrence"] = ""
     return data
@@ -146,7 +184,13 @@ class TaskOut(BaseModel):
     description: str
     priority: PriorityName = Field(validation_alias="priority_name")
     tags: list[str] = Field(validation_alias="tag_names")
-    due_date: Instant | None
+    due_date: Instant | None = Field(
+        ..., description="For an all-day task, the last instant of its day (see due_day)."
+    )
+    all_day: bool = Field(..., description="Due on a date (due_day), not at a time.")
+    due_day: date | None = Field(
+        ..., description="The date of an all-day task in its time zone; null otherwise."
+    )
     reminder_at: Instant | None
     reminder_offset_minutes: int | None
     recurrence: str | None

@@ -568,3 +568,53 @@ def test_concurrent_patches_with_if_match_cannot_both_win(user):
     assert sorted(results) == [200, 412, 412, 412, 412], results
     task.refresh_from_db()
     assert task.version == 2
+
+
+class TestAllDay:
+    def test_a_date_without_a_time_creates_an_all_day_task(self, api):
+        response = api.post("/api/todos", {"title": "Pay rent", "due_date": "2026-12-01"})
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["all_day"], body["due_day"]) == (True, "2026-12-01")
+        assert datetime.fromisoformat(body["due_date"]) == datetime(
+            2026, 12, 1, 22, 59, 59, 999999, tzinfo=UTC
+        )
+
+    def test_patch_all_day_keeps_the_date_and_a_date_time_makes_it_timed(self, api):
+        created = api.post(
+            "/api/todos", {"title": "t", "due_date": "2026-12-01T15:00:00+01:00"}
+        ).json()
+        body = api.patch(f"/api/todos/{created['id']}", {"all_day": True}).json()
+        assert (body["all_day"], body["due_day"]) == (True, "2026-12-01")
+        body = api.patch(f"/api/todos/{created['id']}", {"due_date": "2026-12-02T10:00:00Z"}).json()
+        assert (body["all_day"], body["due_day"]) == (False, None)
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"title": "t", "all_day": True}, "all_day"),
+            ({"title": "t", "due_date": "2026-12-01", "all_day": False}, "due_date"),
+            ({"title": "t", "due_date": "2026-12-01T00:00"}, "due_date"),  # naive, no date
+            ({"title": "t", "due_date": "2026-13-01"}, "due_date"),
+            ({"title": "t", "due_date": "2026-12-01", "all_day": "sometimes"}, "all_day"),
+        ],
+    )
+    def test_bad_combinations_are_422_naming_the_field(self, api, payload, field):
+        response = api.post("/api/todos", payload)
+        assert response.status_code == 422, response.content
+        assert field in [error["loc"][1] for error in response.json()["detail"]]
+        assert Task.objects.count() == 0
+
+    def test_patch_null_all_day_is_refused(self, api):
+        created = api.post("/api/todos", {"title": "t", "due_date": "2026-12-01"}).json()
+        response = api.patch(f"/api/todos/{created['id']}", {"all_day": None})
+        assert response.status_code == 422
+
+    def test_the_openapi_schema_documents_all_day(self, api):
+        schema = api.get("/api/openapi.json").json()
+        components = schema["components"]["schemas"]
+        assert "all_day" in components["TaskOut"]["required"]
+        assert "all_day" in components["TaskWrite"]["properties"]
+        assert "all_day" in components["TaskPatch"]["properties"]
+        due = json.dumps(components["TaskWrite"]["properties"]["due_date"])
+        assert '"format": "date"' in due and '"format": "date-time"' in due

@@ -86,6 +86,17 @@ class TestTaskRow:
         assert page.reminder_at == due - timedelta(minutes=30)
         assert page.dom_id == f"task-{task.pk}" and page.recurrence_summary == ""
 
+    def test_an_all_day_push_shows_what_the_page_shows_without_a_time(self, user):
+        day = timezone.localtime(timezone.now(), BERLIN).date() + timedelta(days=2)
+        task = services.task_create(user=user, data={"title": "Rent", "due_date": day})
+        pushed = TaskRow.from_snapshot(last_event().payload)
+        page = TaskRow.from_task(selectors.task_get(user=user, task_id=task.pk), now=pushed.now)
+        assert pushed == page
+        assert (page.all_day, page.due_day, page.shown_day) == (True, day, day)
+        with timezone.override(BERLIN):
+            assert ":" not in page.due_label
+            assert page.due_label == f"{day:%a} {day.day} {day:%b}"
+
     def test_a_completed_task_shows_no_reminder(self, user):
         task = services.task_create(
             user=user,

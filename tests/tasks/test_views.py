@@ -494,7 +494,8 @@ class TestEdit:
         )
         response = client.get(reverse("tasks:edit", args=[task.pk]))
         body = response.content.decode()
-        assert 'value="2030-03-04T09:30"' in body
+        assert 'name="due_date" value="2030-03-04"' in body
+        assert 'name="due_date_time" value="09:30"' in body
         assert '<option value="weekdays" selected>' in body
         assert 'value="before"' in body and "checked" in body
         assert 'value="15"' in body
@@ -683,3 +684,34 @@ class TestHistory:
         body = client.get(reverse("tasks:history", args=[task.pk])).content.decode()
         assert body.index("Completed") < body.index("Changed") < body.index("Created")
         assert "urgent" in body and "Final" in body
+
+
+class TestAllDay:
+    def test_the_form_saves_a_date_without_a_time_as_all_day(self, client, user):
+        response = client.post(
+            reverse("tasks:create"),
+            form_data(title="Pay rent", due_date="2030-03-04", due_date_time=""),
+        )
+        assert response.status_code == 302, response.content
+        task = Task.objects.get(title="Pay rent")
+        assert (task.all_day, task.due_day) == (True, datetime(2030, 3, 4).date())
+
+    def test_the_row_shows_the_day_without_a_time(self, client, user):
+        tomorrow = timezone.localtime(timezone.now(), BERLIN).date() + timedelta(days=1)
+        make(user, "Pay rent", due_date=tomorrow)
+        body = client.get(reverse("tasks:list")).content.decode()
+        assert f'<time datetime="{tomorrow:%Y-%m-%d}">Tomorrow</time>' in body
+        assert "all day" in body
+
+    def test_quick_add_without_a_time_adds_an_all_day_task(self, client, user):
+        client.post(reverse("tasks:quick_add"), {"title": "buy milk tomorrow"})
+        task = Task.objects.get(title="buy milk")
+        tomorrow = timezone.localtime(timezone.now(), BERLIN).date() + timedelta(days=1)
+        assert (task.all_day, task.due_day) == (True, tomorrow)
+
+    def test_the_preview_of_an_all_day_series_shows_dates_only(self, client):
+        body = client.get(
+            reverse("tasks:recurrence_preview"),
+            {"due_date": "2030-03-04", "recurrence_preset": "daily"},
+        ).content.decode()
+        assert "Mon 4 Mar 2030<" in body and "23:59" not in body
