@@ -3,7 +3,8 @@ pages use, in the receiving user's time zone. The template engine escapes all us
 
 Reads from the database, and why they are unavoidable:
 - the user's time zone (the payload carries the task's zone, the page shows the user's);
-- the header counts (open tasks, unread notifications): aggregates no payload can carry.
+- the header counts (open tasks, Today, Upcoming, unread notifications): aggregates no
+  payload can carry.
 The task row itself is rendered from the payload's snapshot, never read back, so a row
 pushed for version N shows version N even if the task has changed since; the page keeps
 the newest by `data-version`.
@@ -22,7 +23,7 @@ from notifications.selectors import unread_count
 from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
 from tasks.events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED
 from tasks.presenters import LIST_TEMPLATE, TaskRow
-from tasks.selectors import open_task_count
+from tasks.selectors import nav_counts
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
 
@@ -66,10 +67,11 @@ def render_event(event: Event) -> str:
 
 
 def _task_fragment(event: Event, user_id: int) -> str:
+    zone = timezone.get_current_timezone()  # the user's: render_event overrides it
     context = {
         "row": TaskRow.from_snapshot(event.payload),
         "live_event": LIVE_EVENTS[event.event_type],
-        "open_count": open_task_count(user=User(pk=user_id)),
+        **nav_counts(user=User(pk=user_id, timezone=str(zone))),
     }
     return render_to_string(f"{LIST_TEMPLATE}#live-task", context)
 

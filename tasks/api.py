@@ -21,6 +21,7 @@ from .schemas import (
     TaskOut,
     TaskPatch,
     TaskWrite,
+    ViewName,
     write_data,
 )
 
@@ -67,6 +68,11 @@ def list_todos(
     due_before: datetime | None = None,
     due_after: datetime | None = None,
     overdue: bool | None = None,
+    view: ViewName | None = Query(
+        None,
+        description="today: open tasks overdue or due today; upcoming: open tasks due in "
+        "the next 7 days from today. Days are in your time zone; `status` still applies.",
+    ),
     sort_by: SortField | None = Query(None, description="Default: due_date, or relevance."),
     order: OrderName | None = Query(
         None, description="Default: desc (most urgent first) for sort_by=priority, else asc."

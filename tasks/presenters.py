@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from natsort import natsort_keygen, ns
@@ -19,7 +20,15 @@ from todo_project.eventbus.envelope import parse_instant
 
 from . import recurrence as rrules
 from .days import day_end, local_day
-from .filters import ListStatus, SortField, SortOrder, TaskFilter, default_order
+from .filters import (
+    UPCOMING_DAYS,
+    ListStatus,
+    ListView,
+    SortField,
+    SortOrder,
+    TaskFilter,
+    default_order,
+)
 from .forms import PRIORITY_CHOICES, RecurrenceForm, is_all_day
 from .models import Priority, Task, is_overdue
 from .selectors import BoundedCount
@@ -172,6 +181,7 @@ LIST_PARAMS = (
     "due_after",
     "due_before",
     "overdue",
+    "view",
     "sort_by",
     "order",
 )
@@ -201,6 +211,8 @@ class FilterBar:
     overdue: bool
     sort_by: str
     order: str
+    #: The planning view (today, upcoming) or "" for the list of all tasks.
+    view: str = ""
 
     @classmethod
     def from_filterset(cls, filters: TaskFilter) -> FilterBar:
@@ -221,6 +233,7 @@ class FilterBar:
             overdue=cleaned.get("overdue") is True,
             sort_by=cleaned.get("sort_by") or "",
             order=cleaned.get("order") or "",
+            view=cleaned.get("view") or "",
         )
 
     @property
@@ -283,6 +296,56 @@ def filter_errors(message_dict: Mapping[str, Sequence[str]]) -> list[str]:
     ]
 
 
+VIEW_TITLES = {ListView.TODAY: "Today", ListView.UPCOMING: "Upcoming"}
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    """One day of Upcoming: its heading and the rows due on it."""
+
+    day: date
+    label: str
+    rows: list[TaskRow]
+
+    @property
+    def key(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def date_text(self) -> str:
+        return f"{self.day.day} {MONTHS[self.day.month - 1]}"
+
+
+def day_heading(day: date, today: date) -> str:
+    """'Today', 'Tomorrow', then the weekday's name."""
+    offset = (day - today).days
+    if offset == 0:
+        return "Today"
+    if offset == 1:
+        return "Tomorrow"
+    return WEEKDAY_NAMES[day.weekday()]
+
+
+def group_by_day(
+    rows: Sequence[TaskRow], *, today: date, days: int, include_empty: bool
+) -> list[DayGroup]:
+    """Rows under the day each is due (TaskRow.shown_day), from `today` for `days` days in
+    calendar order (days, not 24-hour steps: a DST change moves nothing). With
+    `include_empty`, every day gets a heading, with or without rows."""
+    by_day: dict[date, list[TaskRow]] = {}
+    for row in rows:
+        if row.shown_day is not None:
+            by_day.setdefault(row.shown_day, []).append(row)
+    calendar = [today + timedelta(days=n) for n in range(days)]
+    extra = sorted(set(by_day) - set(calendar))  # a task in another zone's day, say
+    return [
+        DayGroup(day=day, label=day_heading(day, today), rows=by_day.get(day, []))
+        for day in sorted([*calendar, *extra])
+        if include_empty or day in by_day
+    ]
+
+
 def list_url(query: str) -> str:
     base = reverse("tasks:list")
     return f"{base}?{query}" if query else base
@@ -308,7 +371,24 @@ def list_context(
     if not count.exact and len(rows) == page_size:
         last_page = max(last_page, page_number + 1)  # past the count's cap: one page more
     before = (page_number - 1) * page_size
+    grouped = bar.view == ListView.UPCOMING and bar.sort_by in ("", SortField.DUE_DATE)
+    day_groups = (
+        group_by_day(
+            rows,
+            today=timezone.localtime(now).date(),
+            days=UPCOMING_DAYS,
+            include_empty=last_page == 1 and not bar.has_more_filters and not bar.search,
+        )
+        if grouped
+        else []
+    )
     return {
+        "view": bar.view,
+        "page_title": VIEW_TITLES.get(bar.view, "Tasks"),  # type: ignore[call-overload]
+        "nav": bar.view or "tasks",
+        "day_groups": day_groups,
+        "grouped": grouped,
+        "clear_url": list_url(canonical_query(QueryDict(), view=bar.view)),
         "rows": rows,
         "count": count,
         "page_number": page_number,
@@ -327,7 +407,9 @@ def list_context(
         "tag_options": tag_options(known_tags, bar.tags),
         # New tasks pushed live go to the top of the first page of a list that shows
         # pending tasks; a list of completed tasks or a later page leaves them out.
-        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED,
+        # A planning view shows only what is due in its days: i-live's view-aware pushes
+        # decide there, a blind insert at the top would not.
+        "live_insert": page_number == 1 and bar.status != ListStatus.COMPLETED and not bar.view,
         "priority_choices": BAR_PRIORITY_CHOICES,
         "status_choices": STATUS_CHOICES,
         "sort_choices": SORT_CHOICES,

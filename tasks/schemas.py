@@ -19,7 +19,7 @@ from pydantic import Field as PydanticField
 
 from todo_project.api_types import Instant
 
-from .filters import ListStatus, SortOrder
+from .filters import ListStatus, ListView, SortOrder
 from .filters import SortField as SortField
 from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH
 from .rules import MAX_REMINDER_OFFSET_MINUTES, RECURRENCE_MAX_LENGTH, not_blank_pattern
@@ -28,6 +28,7 @@ PriorityName = Literal["urgent", "high", "medium", "low"]
 #: The list's parameters take the FilterSet's own choices.
 StatusName = ListStatus
 OrderName = SortOrder
+ViewName = ListView
 
 
 def _drop_default(schema: dict[str, Any]) -> None:

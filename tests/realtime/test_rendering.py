@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from realtime import handlers
 from realtime.rendering import render_event
-from tasks import services
+from tasks import days, services
 from tasks.presenters import TaskRow
 from todo_project.eventbus.envelope import TASK_UPDATES, build_event, parse_envelope
 from todo_project.eventbus.models import OutboxMessage
@@ -160,3 +160,15 @@ def test_reading_notifications_updates_the_badge_in_other_tabs(user):
     notification_mark_read(notification=notes[0])  # already read: nothing to announce
     assert notification_mark_all_read(user=user) == 0
     assert OutboxMessage.objects.count() == before
+
+
+def test_a_push_carries_the_today_and_upcoming_counts_of_the_users_days(user):
+    from datetime import timedelta
+
+    today = days.local_day(timezone.now(), user.timezone)
+    services.task_create(user=user, data={"title": "Rent", "due_date": today})
+    services.task_create(user=user, data={"title": "Later", "due_date": today + timedelta(days=3)})
+    html = render_event(last_update_event())
+    assert 'id="today-count" class="count" hx-swap-oob="true">1<' in html
+    assert 'id="upcoming-count" class="count" hx-swap-oob="true">2<' in html
+    assert 'id="open-count" class="count" hx-swap-oob="true">2<' in html

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tasks import services
+from tasks import days, services
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -618,3 +618,18 @@ class TestAllDay:
         assert "all_day" in components["TaskPatch"]["properties"]
         due = json.dumps(components["TaskWrite"]["properties"]["due_date"])
         assert '"format": "date"' in due and '"format": "date-time"' in due
+
+
+class TestPlanningViews:
+    def test_view_today_and_upcoming_use_the_users_days(self, api, user):
+        today = days.local_day(timezone.now(), user.timezone)
+        make(user, "late", due_date=timezone.now() - timedelta(days=1))
+        make(user, "rent", due_date=today)
+        make(user, "dentist", due_date=today + timedelta(days=3))
+        make(user, "far", due_date=today + timedelta(days=9))
+        assert ids(api.get("/api/todos?view=today")) == ["late", "rent"]
+        assert ids(api.get("/api/todos?view=upcoming")) == ["rent", "dentist"]
+
+    def test_an_unknown_view_is_422(self, api):
+        response = api.get("/api/todos?view=someday")
+        assert response.status_code == 422

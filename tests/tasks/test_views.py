@@ -715,3 +715,53 @@ class TestAllDay:
             {"due_date": "2030-03-04", "recurrence_preset": "daily"},
         ).content.decode()
         assert "Mon 4 Mar 2030<" in body and "23:59" not in body
+
+
+class TestPlanningViews:
+    def local_today(self):
+        return timezone.localtime(timezone.now(), BERLIN).date()
+
+    def test_today_lists_overdue_and_due_today_with_its_title(self, client, user):
+        make(user, "Late", due_date=timezone.now() - timedelta(days=2))
+        make(user, "Rent", due_date=self.local_today())
+        make(user, "Later", due_date=self.local_today() + timedelta(days=2))
+        response = client.get(reverse("tasks:list"), {"view": "today"})
+        body = response.content.decode()
+        assert "<h1>Today</h1>" in body and "<title>Today · Todo</title>" in body
+        assert "Late" in body and "Rent" in body and "Later" not in body
+        assert (
+            'aria-current="page"><svg class="icon" aria-hidden="true"><use href="#i-today"/>'
+            in body
+        )
+        assert 'id="today-count" class="count">2<' in body
+        assert 'id="upcoming-count" class="count">2<' in body
+        assert 'name="view" value="today"' in body  # the filter bar keeps the view
+
+    def test_upcoming_shows_seven_day_headings_with_their_tasks(self, client, user):
+        today = self.local_today()
+        make(user, "Dentist", due_date=today + timedelta(days=2))
+        body = client.get(reverse("tasks:list"), {"view": "upcoming"}).content.decode()
+        assert body.count('class="day-heading"') == 7
+        assert f'id="day-{today:%Y-%m-%d}" class="day-heading">Today' in body
+        tomorrow = today + timedelta(days=1)
+        assert f'id="day-{tomorrow:%Y-%m-%d}" class="day-heading">Tomorrow' in body
+        later = today + timedelta(days=2)
+        section = body.split(f'id="day-{later:%Y-%m-%d}"')[1].split("</section>")[0]
+        assert "Dentist" in section
+        assert 'data-live-insert="false"' in body
+
+    def test_an_empty_view_says_so(self, client, user):
+        body = client.get(reverse("tasks:list"), {"view": "today"}).content.decode()
+        assert "Nothing is due today or overdue." in body
+
+    def test_completing_from_a_view_updates_the_view_counts(self, client, user):
+        task = make(user, "Rent", due_date=self.local_today())
+        response = client.post(reverse("tasks:complete", args=[task.pk]), headers=HTMX)
+        body = response.content.decode()
+        assert 'id="today-count" class="count" hx-swap-oob="true">0<' in body
+        assert 'id="upcoming-count" class="count" hx-swap-oob="true">0<' in body
+
+    def test_an_unknown_view_is_a_filter_error_not_a_500(self, client, user):
+        response = client.get(reverse("tasks:list"), {"view": "someday"})
+        assert response.status_code == 200
+        assert "View:" in response.content.decode()
