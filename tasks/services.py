@@ -471,13 +471,37 @@ def task_snooze_reminder(*, task: Task, until: datetime, now: datetime | None = 
         locked = Task.objects.select_for_update().get(pk=task.pk)
         if locked.completed:
             raise ValidationError({"reminder_at": "A completed task has no reminder to snooze."})
-        if locked.reminder_at == when:
-            return locked
-        locked.reminder_at = when
-        locked.version += 1
-        locked.save()
-        emit_task_event(TASK_UPDATED, locked, changed_fields=["reminder_at"])
+        _move_reminder(locked, when)
     return locked
+
+
+def task_reminders_follow_morning(*, user: User) -> int:
+    """After the user's morning hour or zone changed: each open all-day task with a
+    reminder before it reminds from the new morning (a TaskUpdated each, so the schedule
+    follows). Returns how many moved."""
+    moved = 0
+    pending = Task.objects.filter(
+        user=user, completed=False, all_day=True, reminder_offset_minutes__isnull=False
+    ).values_list("pk", flat=True)
+    for task_id in list(pending):
+        with transaction.atomic():
+            locked = Task.objects.select_for_update().select_related("user").get(pk=task_id)
+            if locked.due_date is None or locked.reminder_offset_minutes is None:
+                continue
+            when = reminder_before(locked, locked.due_date, locked.reminder_offset_minutes)
+            moved += _move_reminder(locked, when)
+    return moved
+
+
+def _move_reminder(locked: Task, when: datetime) -> bool:
+    """Set the locked task's reminder_at alone, in the caller's transaction."""
+    if locked.reminder_at == when:
+        return False
+    locked.reminder_at = when
+    locked.version += 1
+    locked.save()
+    emit_task_event(TASK_UPDATED, locked, changed_fields=["reminder_at"])
+    return True
 
 
 def task_delete(*, task: Task, expected_version: Collection[int] | None = None) -> None:

@@ -211,3 +211,21 @@ class TestSnooze:
                 task=task, until=self.NOW + timedelta(hours=1), now=self.NOW
             )
         assert "reminder_at" in raised.value.message_dict
+
+
+class TestRemindersFollowTheMorning:
+    def test_a_new_morning_hour_moves_open_all_day_reminders_only(self, user):
+        all_day = make(user, due_date=date(2026, 12, 1), reminder_offset_minutes=0)
+        timed = make(
+            user, due_date=datetime(2026, 12, 1, 15, tzinfo=BERLIN), reminder_offset_minutes=0
+        )
+        user.morning_hour = 7
+        user.save()
+        assert services.task_reminders_follow_morning(user=user) == 1
+        all_day.refresh_from_db()
+        timed.refresh_from_db()
+        assert all_day.reminder_at == datetime(2026, 12, 1, 7, tzinfo=BERLIN)
+        assert all_day.version == 2
+        assert last_event(all_day.pk)["payload"]["changed_fields"] == ["reminder_at"]
+        assert timed.reminder_at == datetime(2026, 12, 1, 15, tzinfo=BERLIN)
+        assert services.task_reminders_follow_morning(user=user) == 0  # nothing left to move

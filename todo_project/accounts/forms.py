@@ -55,10 +55,23 @@ class AccountSettingsForm(forms.ModelForm):
         required=False, help_text="Reminders are also sent here. Leave empty for none."
     )
     timezone = TimezoneField()
+    morning_hour = forms.TypedChoiceField(
+        label="Morning",
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        coerce=int,
+        required=False,
+        help_text="A reminder before an all-day task counts from this hour on its day; "
+        "snoozing until tomorrow morning wakes you then.",
+    )
 
     class Meta:
         model = User
-        fields = ("email", "timezone", "date_order")
+        fields = ("email", "timezone", "date_order", "morning_hour")
+
+    def clean_morning_hour(self) -> int:
+        """Left out (a client that does not know it), the hour stays as it was."""
+        value = self.cleaned_data.get("morning_hour")
+        return self.instance.morning_hour if value in (None, "") else int(value)
 
 
 class LoginForm(AuthenticationForm):
