@@ -86,5 +86,6 @@ def _notification_fragment(event: Event, user_id: int) -> str:
         "toast_text": item.message,
         "toast_url": reverse("tasks:edit", args=[item.task_id]) if item.task_id else "",
         "toast_link": "Open task",
+        "toast_snooze": item if item.can_snooze else None,
     }
     return render_to_string(f"{INBOX_TEMPLATE}#live-notification", context)

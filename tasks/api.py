@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
@@ -14,6 +15,7 @@ from .schemas import (
     OccurrencesOut,
     OrderName,
     PriorityName,
+    SnoozeIn,
     SortField,
     StatusName,
     TagOut,
@@ -152,6 +154,22 @@ def complete_todo(request: HttpRequest, task_id: int, response: HttpResponse) ->
 )
 def reopen_todo(request: HttpRequest, task_id: int, response: HttpResponse) -> Task:
     services.task_reopen(task=_task(request, task_id))
+    return _task(request, task_id, response)
+
+
+@router.post(
+    "/todos/{task_id}/snooze",
+    response={200: TaskOut, **OBJECT_ERRORS},
+    summary="Snooze the reminder",
+)
+def snooze_todo(request: HttpRequest, task_id: int, body: SnoozeIn, response: HttpResponse) -> Task:
+    """Move the task's next reminder: it fires once at the new time, not at the old one.
+    A reminder before the due date keeps its offset for the series' next instances."""
+    task = _task(request, task_id)
+    if (body.snooze is None) == (body.until is None):
+        raise ValidationError({"snooze": "Give either snooze or until."})
+    until = body.until or services.snooze_until(str(body.snooze), user=request.user)  # type: ignore[arg-type]
+    services.task_snooze_reminder(task=task, until=until)
     return _task(request, task_id, response)
 
 

@@ -23,6 +23,7 @@ from .filters import ListStatus, ListView, SortOrder
 from .filters import SortField as SortField
 from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH
 from .rules import MAX_REMINDER_OFFSET_MINUTES, RECURRENCE_MAX_LENGTH, not_blank_pattern
+from .services import Snooze
 
 PriorityName = Literal["urgent", "high", "medium", "low"]
 #: The list's parameters take the FilterSet's own choices.
@@ -210,6 +211,17 @@ class TaskOut(BaseModel):
     @classmethod
     def _no_rule_is_null(cls, value: str | None) -> str | None:
         return value or None
+
+
+class SnoozeIn(BaseModel):
+    """When the task's reminder fires again: a choice, or an instant. Exactly one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snooze: Snooze | None = Field(
+        None, description="10m, 1h, or tomorrow (your morning hour tomorrow, in your zone)."
+    )
+    until: AwareDatetime | None = Field(None, description="A time in the future.")
 
 
 class TaskListOut(BaseModel):

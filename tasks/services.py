@@ -438,7 +438,7 @@ def task_reopen(*, task: Task) -> Task:
 class Snooze(models.TextChoices):
     """How long a reminder is put off."""
 
-    TEN_MINUTES = "10m", "10 minutes"
+    TEN_MINUTES = "10m", "10 min"
     ONE_HOUR = "1h", "1 hour"
     TOMORROW_MORNING = "tomorrow", "Tomorrow morning"
 

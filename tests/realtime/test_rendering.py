@@ -172,3 +172,26 @@ def test_a_push_carries_the_today_and_upcoming_counts_of_the_users_days(user):
     assert 'id="today-count" class="count" hx-swap-oob="true">1<' in html
     assert 'id="upcoming-count" class="count" hx-swap-oob="true">2<' in html
     assert 'id="open-count" class="count" hx-swap-oob="true">2<' in html
+
+
+def test_a_reminder_toast_offers_snooze_and_stays(user):
+    from notifications.services import DueReminder, notifications_create_for_reminders
+
+    task = services.task_create(user=user, data={"title": "Call mum"})
+    (notification,) = notifications_create_for_reminders(
+        [
+            DueReminder(
+                user_id=user.pk,
+                task_id=task.pk,
+                message="Call mum",
+                reminder_at=timezone.now(),
+                due_date=None,
+            )
+        ]
+    )
+    html = render_event(last_update_event())
+    toast = html.split('hx-swap-oob="beforeend:#toasts">')[1]
+    assert "data-sticky" in toast
+    assert f'action="/notifications/{notification.pk}/snooze/"' in toast
+    assert 'name="from" value="toast"' in toast
+    assert 'hx-target="closest .toast"' in toast

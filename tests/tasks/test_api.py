@@ -633,3 +633,36 @@ class TestPlanningViews:
     def test_an_unknown_view_is_422(self, api):
         response = api.get("/api/todos?view=someday")
         assert response.status_code == 422
+
+
+class TestSnooze:
+    def test_snooze_by_choice_or_until(self, api, user):
+        task = make(user, reminder_at=timezone.now() - timedelta(minutes=1))
+        body = api.post(f"/api/todos/{task.pk}/snooze", {"snooze": "10m"}).json()
+        moved = datetime.fromisoformat(body["reminder_at"])
+        assert timedelta(minutes=9) < moved - timezone.now() <= timedelta(minutes=10)
+        until = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+        response = api.post(f"/api/todos/{task.pk}/snooze", {"until": until.isoformat()})
+        assert response.status_code == 200
+        assert datetime.fromisoformat(response.json()["reminder_at"]) == until
+        assert response["ETag"] == '"3"'
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({}, "snooze"),
+            ({"snooze": "10m", "until": "2030-01-01T00:00Z"}, "snooze"),
+            ({"snooze": "forever"}, "snooze"),
+            ({"until": "2000-01-01T00:00Z"}, "reminder_at"),
+            ({"until": "2030-01-01T00:00"}, "until"),
+        ],
+    )
+    def test_bad_snoozes_are_422_naming_the_field(self, api, user, payload, field):
+        task = make(user, reminder_at=timezone.now())
+        response = api.post(f"/api/todos/{task.pk}/snooze", payload)
+        assert response.status_code == 422, response.content
+        assert field in [error["loc"][-1] for error in response.json()["detail"]]
+
+    def test_another_users_task_is_404(self, api, other_user):
+        task = make(other_user, reminder_at=timezone.now())
+        assert api.post(f"/api/todos/{task.pk}/snooze", {"snooze": "1h"}).status_code == 404
