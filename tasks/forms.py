@@ -101,7 +101,10 @@ class TimeInput(forms.TimeInput):
 
 
 class DueWidget(forms.MultiWidget):
-    """A date input named like the field and an optional time input (`<name>_time`)."""
+    """A date input named like the field and an optional time input (`<name>_time`),
+    each with its label."""
+
+    template_name = "tasks/widgets/due.html"
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__({"": DateInput(), "time": TimeInput()}, attrs)

@@ -60,6 +60,12 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
             "reminder_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(),
         },
     )
+    server.api(
+        USER,
+        "POST",
+        "/todos",
+        json={"title": "All day", "due_date": datetime.now(UTC).date().isoformat()},
+    )
     server.api(USER, "POST", "/todos", json={"title": "Medium one", "priority": "medium"})
     server.api(USER, "POST", "/todos", json={"title": "High one", "priority": "high"})
     server.api(USER, "POST", "/todos", json={"title": "Urgent one", "priority": "urgent"})
@@ -107,6 +113,8 @@ def test_every_page_has_no_axe_violations(browser, server, scheme):
     expect(page.locator("html")).to_have_attribute("data-live", "open")
     visit("list", "/tasks/")
     visit("list, filtered", "/tasks/?status=all&priority=low&tag=tag2")
+    visit("today", "/tasks/?view=today")
+    visit("upcoming", "/tasks/?view=upcoming")
     visit("task form", "/tasks/new/")
     visit("edit form", f"/tasks/{task['id']}/edit/")
     visit("history", f"/tasks/{task['id']}/history/")
