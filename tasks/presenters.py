@@ -488,6 +488,7 @@ FIELD_LABELS = {
     "priority": "Priority",
     "tags": "Tags",
     "due_date": "Due",
+    "all_day": "All day",
     "reminder_at": "Reminder",
     "reminder_offset_minutes": "Reminder before due (minutes)",
     "recurrence": "Repeat",
@@ -505,9 +506,13 @@ class HistoryLine:
 
     @classmethod
     def from_entry(cls, entry: Any) -> HistoryLine:
+        recorded = entry.changes or {}
         changes = [
-            (FIELD_LABELS.get(name, name), change_text(name, value))
-            for name, value in (entry.changes or {}).items()
+            (
+                FIELD_LABELS.get(name, name),
+                change_text(name, value, all_day=recorded.get("all_day")),
+            )
+            for name, value in recorded.items()
         ]
         if entry.event_type == "TaskUpdated" and not changes:
             label = "Changed"
@@ -518,8 +523,9 @@ class HistoryLine:
         )
 
 
-def change_text(name: str, value: Any) -> str:
-    """One changed field's new value as the history shows it."""
+def change_text(name: str, value: Any, *, all_day: Any = False) -> str:
+    """One changed field's new value as the history shows it (a due date of an all-day
+    task as its date)."""
     if value is None or value == "" or value == []:
         return "—"
     if name in ("due_date", "reminder_at"):
@@ -527,10 +533,13 @@ def change_text(name: str, value: Any) -> str:
             moment = parse_instant(value)
         except ValueError:
             return str(value)
-        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "—"
+        if moment is None:
+            return "—"
+        shown = "%Y-%m-%d" if name == "due_date" and all_day else "%Y-%m-%d %H:%M"
+        return timezone.localtime(moment).strftime(shown)
     if name == "tags" and isinstance(value, list):
         return ", ".join(sorted_tags(str(tag) for tag in value))
-    if name == "completed":
+    if name in ("completed", "all_day"):
         return "yes" if value else "no"
     if name == "recurrence":
         try:

@@ -371,6 +371,17 @@ class TestHistory:
         with timezone.override(BERLIN):
             assert change_text(name, value) == text
 
+    @pytest.mark.django_db
+    def test_the_history_of_an_all_day_task_shows_its_date(self, user):
+        from tasks.handlers import activity_entry
+
+        task = services.task_create(user=user, data={"title": "Rent", "due_date": date(2030, 3, 4)})
+        services.task_update(task=task, data={"due_date": date(2030, 3, 5)})
+        entry = activity_entry(last_event(TASK_EVENTS))
+        with timezone.override(BERLIN):
+            line = HistoryLine.from_entry(entry)
+        assert line.changes == [("Due", "2030-03-05"), ("All day", "yes")]
+
 
 class TestUpcomingGroups:
     def row(self, task_id, due_date, due_day=None):
