@@ -41,6 +41,16 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _notification_or_404(request: HttpRequest, notification_id: int) -> Notification:
+    try:
+        return selectors.notification_get(
+            user=request.user,  # type: ignore[arg-type]
+            notification_id=notification_id,
+        )
+    except Notification.DoesNotExist:
+        raise Http404("No such notification.") from None
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -50,13 +60,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mark_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    try:
-        notification = selectors.notification_get(
-            user=request.user,  # type: ignore[arg-type]
-            notification_id=notification_id,
-        )
-    except Notification.DoesNotExist:
-        raise Http404("No such notification.") from None
+    notification = _notification_or_404(request, notification_id)
     notification = services.notification_mark_read(notification=notification)
     if request.htmx:  # type: ignore[attr-defined]
         context = {"item": NotificationItem.from_notification(notification), **chrome(request)}
@@ -82,13 +86,7 @@ def snooze(request: HttpRequest, notification_id: int) -> HttpResponse:
     inbox or from the reminder's toast (`from=toast`); the notification is then read."""
     from tasks.presenters import when_label
 
-    try:
-        notification = selectors.notification_get(
-            user=request.user,  # type: ignore[arg-type]
-            notification_id=notification_id,
-        )
-    except Notification.DoesNotExist:
-        raise Http404("No such notification.") from None
+    notification = _notification_or_404(request, notification_id)
     from_toast = request.POST.get("from") == "toast"
     try:
         notification, task = services.notification_snooze(

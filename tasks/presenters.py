@@ -156,15 +156,17 @@ def when_label(moment: datetime, now: datetime) -> str:
     return f"{day}{separator}{local:%H:%M}"
 
 
+def relative_day(day: date, today: date) -> str | None:
+    """'Today', 'Tomorrow' or 'Yesterday'; None for another day."""
+    return {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get((day - today).days)
+
+
 def day_label(day: date, today: date) -> str:
     """'Today', 'Tomorrow', 'Yesterday', 'Fri 7 Mar', or '7 Mar 2027' far from today."""
+    relative = relative_day(day, today)
+    if relative:
+        return relative
     offset = (day - today).days
-    if offset == 0:
-        return "Today"
-    if offset == 1:
-        return "Tomorrow"
-    if offset == -1:
-        return "Yesterday"
     if day.year == today.year or abs(offset) < 180:
         return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
@@ -319,12 +321,7 @@ class DayGroup:
 
 def day_heading(day: date, today: date) -> str:
     """'Today', 'Tomorrow', then the weekday's name."""
-    offset = (day - today).days
-    if offset == 0:
-        return "Today"
-    if offset == 1:
-        return "Tomorrow"
-    return WEEKDAY_NAMES[day.weekday()]
+    return relative_day(day, today) or WEEKDAY_NAMES[day.weekday()]
 
 
 def group_by_day(
