@@ -219,7 +219,7 @@ def _apply_due(task: Task, data: Mapping[str, Any], *, day_before: date | None) 
             instant = clean_instant("due_date", value)
             assert instant is not None
             task.all_day = bool(all_day)
-            task.due_date = days.all_day_due(instant, task.timezone) if all_day else instant
+            task.due_date = _day_end(instant, task.timezone) if all_day else instant
         elif isinstance(value, date):
             if all_day is False:
                 raise ValidationError(
@@ -235,14 +235,17 @@ def _apply_due(task: Task, data: Mapping[str, Any], *, day_before: date | None) 
             raise ValidationError(
                 {"all_day": "Give a due_date with a time to make an all-day task timed."}
             )
-        task.due_date, task.all_day = days.all_day_due(task.due_date, task.timezone), True
+        task.due_date, task.all_day = _day_end(task.due_date, task.timezone), True
     elif task.all_day and day_before is not None:
         # Same date in a changed time zone: the date is the fact, the instant follows.
         task.due_date = _day_end(day_before, task.timezone)
 
 
-def _day_end(day: date, tz: str) -> datetime:
+def _day_end(day: date | datetime, tz: str) -> datetime:
+    """The all-day due date of `day` (a date, or the date an instant falls on in `tz`)."""
     try:
+        if isinstance(day, datetime):
+            return days.all_day_due(day, tz)
         return days.day_end(day, tz)
     except OverflowError:
         raise ValidationError({"due_date": "Date out of range."}) from None

@@ -359,6 +359,7 @@ def test_me(api, user):
         "username": "alice",
         "email": "alice@example.com",
         "timezone": "Europe/Berlin",
+        "morning_hour": 9,
     }
 
 
