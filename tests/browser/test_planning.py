@@ -12,6 +12,7 @@ import pytest
 
 from tests.live_server import TIMEZONE
 
+from .conftest import SCREENSHOTS
 from .test_ui import iso, sign_in
 
 pytestmark = pytest.mark.browser
@@ -170,3 +171,21 @@ def test_snooze_posts_without_javascript(browser, server, expect):
     delta = datetime.fromisoformat(moved["reminder_at"]) - datetime.now(UTC)
     assert timedelta(minutes=58) < delta <= timedelta(hours=1)
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_upcoming_screenshot(browser, server, expect, scheme):
+    today = local_today()
+    user = "erin" if scheme == "dark" else "judy"
+    for days, title in ((0, "Pay rent"), (1, "Dentist at 10"), (3, "Team review")):
+        due = (today + timedelta(days=days)).isoformat()
+        if days == 1:
+            due = datetime.combine(today + timedelta(days=1), datetime.min.time(), ZONE)
+            due = iso(due.replace(hour=10))
+        server.api(user, "POST", "/todos", json={"title": title, "due_date": due})
+    session = sign_in(browser, server, user, color_scheme=scheme)
+    session.page.goto("/tasks/?view=upcoming")
+    expect(session.page.locator(".day-heading")).to_have_count(7)
+    suffix = "-dark" if scheme == "dark" else ""
+    session.page.screenshot(path=SCREENSHOTS / f"upcoming{suffix}.png", full_page=True)
+    session.context.close()
