@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
+from tasks.services import Snooze
 from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
 from todo_project.api_types import Instant
 
@@ -83,3 +84,23 @@ def notifications_read_all(request: HttpRequest) -> dict[str, int]:
 def notification_read(request: HttpRequest, notification_id: int) -> Notification:
     notification = selectors.notification_get(user=request.user, notification_id=notification_id)  # type: ignore[arg-type]
     return services.notification_mark_read(notification=notification)
+
+
+class NotificationSnoozeIn(Schema):
+    snooze: Snooze = Field(
+        ..., description="10m, 1h, or tomorrow (your morning hour tomorrow, in your zone)."
+    )
+
+
+@router.post(
+    "/notifications/{notification_id}/snooze",
+    response={200: NotificationOut, **OBJECT_ERRORS},
+    summary="Snooze the reminder and mark it read",
+)
+def notification_snooze(
+    request: HttpRequest, notification_id: int, body: NotificationSnoozeIn
+) -> Notification:
+    """The reminder's task reminds again at the chosen time (see POST /todos/{id}/snooze)."""
+    notification = selectors.notification_get(user=request.user, notification_id=notification_id)  # type: ignore[arg-type]
+    notification, _ = services.notification_snooze(notification=notification, choice=body.snooze)
+    return notification

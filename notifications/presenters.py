@@ -56,3 +56,13 @@ class NotificationItem:
     @property
     def dom_id(self) -> str:
         return f"notification-{self.id}"
+
+    @property
+    def can_snooze(self) -> bool:
+        return self.kind == Notification.Kind.REMINDER and self.task_id is not None
+
+    @property
+    def snooze_choices(self) -> list[tuple[str, str]]:
+        from tasks.services import Snooze
+
+        return list(Snooze.choices)

@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -136,3 +137,29 @@ def _announce_read(user_id: int, notification_ids: list[int]) -> None:
         NOTIFICATIONS_READ, {"user_id": user_id, "notification_ids": notification_ids}
     )
     enqueue(event, topics=(TASK_UPDATES,), partition_key=user_id)
+
+
+def notification_snooze(
+    *, notification: Notification, choice: str, now: datetime | None = None
+) -> tuple[Notification, Any]:
+    """Remind again later about the notification's task (tasks.services.snooze_until's
+    choices: 10 min, 1 hour, tomorrow morning) and mark the notification read. Returns the
+    notification and the task. A ValidationError when there is no open task to snooze."""
+    from django.core.exceptions import ValidationError
+
+    from tasks import services as task_services
+    from tasks.models import Task
+
+    user = notification.user
+    task = (
+        Task.objects.filter(pk=notification.task_id, user=user).first()
+        if notification.task_id is not None
+        else None
+    )
+    if task is None:
+        raise ValidationError({"snooze": "The task of this reminder is gone."})
+    until = task_services.snooze_until(choice, user=user, now=now)
+    with transaction.atomic():
+        task = task_services.task_snooze_reminder(task=task, until=until, now=now)
+        notification = notification_mark_read(notification=notification)
+    return notification, task

@@ -17,4 +17,5 @@ urlpatterns = [
     path("webhooks/<int:endpoint_id>/log/", webhook_views.webhook_log, name="webhook_log"),
     path("webhooks/<int:endpoint_id>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
     path("webhooks/<int:endpoint_id>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path("<int:notification_id>/snooze/", views.snooze, name="snooze"),
 ]

@@ -7,10 +7,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap
 
 from todo_project.views import chrome
 
@@ -36,6 +41,16 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _notification_or_404(request: HttpRequest, notification_id: int) -> Notification:
+    try:
+        return selectors.notification_get(
+            user=request.user,  # type: ignore[arg-type]
+            notification_id=notification_id,
+        )
+    except Notification.DoesNotExist:
+        raise Http404("No such notification.") from None
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -45,13 +60,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mark_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    try:
-        notification = selectors.notification_get(
-            user=request.user,  # type: ignore[arg-type]
-            notification_id=notification_id,
-        )
-    except Notification.DoesNotExist:
-        raise Http404("No such notification.") from None
+    notification = _notification_or_404(request, notification_id)
     notification = services.notification_mark_read(notification=notification)
     if request.htmx:  # type: ignore[attr-defined]
         context = {"item": NotificationItem.from_notification(notification), **chrome(request)}
@@ -68,3 +77,48 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
     if marked:
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} read.")
     return redirect("notifications:inbox")
+
+
+@login_required
+@require_POST
+def snooze(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Remind again in 10 minutes, in an hour or tomorrow morning (`snooze`), from the
+    inbox or from the reminder's toast (`from=toast`); the notification is then read."""
+    from tasks.presenters import when_label
+
+    notification = _notification_or_404(request, notification_id)
+    from_toast = request.POST.get("from") == "toast"
+    try:
+        notification, task = services.notification_snooze(
+            notification=notification, choice=request.POST.get("snooze", "")
+        )
+    except ValidationError as exc:
+        text = " ".join(exc.messages)
+        if request.htmx:  # type: ignore[attr-defined]
+            refused: dict[str, Any] = {"toast_kind": "error", "toast_text": text}
+            response = render(request, f"{INBOX_TEMPLATE}#snooze-refused", refused, status=422)
+            return reswap(response, "none")
+        messages.error(request, text)
+        return redirect(_back(request))
+    text = f"Snoozed “{task.title}” until {when_label(task.reminder_at, timezone.now())}."
+    if request.htmx:  # type: ignore[attr-defined]
+        context = {
+            "item": NotificationItem.from_notification(notification),
+            "from_toast": from_toast,
+            "toast_kind": "success",
+            "toast_text": text,
+            **chrome(request),
+        }
+        return render(request, f"{INBOX_TEMPLATE}#snooze-response", context)
+    messages.success(request, text)
+    return redirect(_back(request))
+
+
+def _back(request: HttpRequest) -> str:
+    """The page the form was on (a toast can be on any), else the inbox."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return reverse("notifications:inbox")

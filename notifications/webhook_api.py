@@ -3,17 +3,18 @@ the test event and the delivery log."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import ConfigDict
+from ninja.errors import HttpError
+from pydantic import ConfigDict, Field, StrictBool
 
-from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS
-from todo_project.api_types import Instant
+from todo_project.api_errors import AUTH_ERRORS, MAX_OFFSET, OBJECT_ERRORS, ErrorOut
+from todo_project.api_types import NO_NUL, Instant
 
 from . import webhook_selectors, webhooks
-from .webhook_models import WebhookDelivery, WebhookEndpoint
+from .webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 router = Router(tags=["webhooks"])
 
@@ -39,12 +40,22 @@ class EndpointWithSecretOut(EndpointOut):
     secret: str
 
 
+#: The URL of a receiver: https (http too where operators allow private targets), on an
+#: address that resolves to a public one (checked on registration and before each send).
+TargetUrl = Annotated[
+    str,
+    Field(min_length=1, max_length=2000, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"),
+]
+EventNames = Annotated[list[WebhookEvent], Field(min_length=1)]
+Description = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
+
+
 class EndpointIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    url: str
-    events: list[str]
-    description: str = ""
+    url: TargetUrl
+    events: EventNames
+    description: Description = ""
 
 
 class EndpointPatch(Schema):
@@ -52,10 +63,10 @@ class EndpointPatch(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = None
-    events: list[str] | None = None
-    description: str | None = None
-    enabled: bool | None = None
+    url: TargetUrl | None = None
+    events: EventNames | None = None
+    description: Description | None = None
+    enabled: StrictBool | None = None
 
 
 class AttemptOut(Schema):
@@ -106,18 +117,21 @@ def list_webhooks(request: HttpRequest) -> list[WebhookEndpoint]:
 
 @router.post(
     "/webhooks",
-    response={201: EndpointWithSecretOut, **AUTH_ERRORS},
+    response={201: EndpointWithSecretOut, 409: ErrorOut, **AUTH_ERRORS},
     summary="Register a webhook",
 )
 def create_webhook(request: HttpRequest, body: EndpointIn) -> Status[WebhookEndpoint]:
     """`events`: any of task.created, task.updated, task.completed, task.deleted,
     reminder.fired. The answer carries the signing `secret`: it is shown this once."""
-    endpoint = webhooks.webhook_endpoint_create(
-        user=request.user,  # type: ignore[arg-type]
-        url=body.url,
-        events=body.events,
-        description=body.description,
-    )
+    try:
+        endpoint = webhooks.webhook_endpoint_create(
+            user=request.user,  # type: ignore[arg-type]
+            url=body.url,
+            events=[str(event.value) for event in body.events],
+            description=body.description,
+        )
+    except webhooks.EndpointLimitReached as exc:
+        raise HttpError(409, exc.messages[0]) from None
     return Status(201, endpoint)
 
 
@@ -134,7 +148,7 @@ def read_webhook(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
     summary="Change a webhook",
 )
 def patch_webhook(request: HttpRequest, endpoint_id: int, body: EndpointPatch) -> WebhookEndpoint:
-    data = body.model_dump(exclude_unset=True, exclude_none=True)
+    data = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     return webhooks.webhook_endpoint_update(endpoint=_endpoint(request, endpoint_id), data=data)
 
 

@@ -102,6 +102,11 @@ def new_secret() -> str:
 # ------------------------------------------------------------------------------- writes
 
 
+class EndpointLimitReached(ValidationError):
+    """The user has MAX_ENDPOINTS_PER_USER endpoints: a conflict with what is stored (the
+    API answers 409), not a fault of the request."""
+
+
 def webhook_endpoint_create(
     *, user: User, url: Any, events: Any, description: Any = ""
 ) -> WebhookEndpoint:
@@ -112,12 +117,12 @@ def webhook_endpoint_create(
     cleaned = _clean(data, errors)
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one count at a time
-        if WebhookEndpoint.objects.filter(user=user).count() >= MAX_ENDPOINTS_PER_USER:
-            errors.setdefault("url", []).append(
-                f"You have {MAX_ENDPOINTS_PER_USER} endpoints already; delete one first."
-            )
         if errors:
             raise ValidationError(errors)
+        if WebhookEndpoint.objects.filter(user=user).count() >= MAX_ENDPOINTS_PER_USER:
+            raise EndpointLimitReached(
+                f"You have {MAX_ENDPOINTS_PER_USER} endpoints already; delete one first."
+            )
         return WebhookEndpoint.objects.create(user=user, secret=new_secret(), **cleaned)
 
 

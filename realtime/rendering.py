@@ -3,7 +3,8 @@ pages use, in the receiving user's time zone. The template engine escapes all us
 
 Reads from the database, and why they are unavoidable:
 - the user's time zone (the payload carries the task's zone, the page shows the user's);
-- the header counts (open tasks, unread notifications): aggregates no payload can carry;
+- the header counts (open tasks, Today, Upcoming, unread notifications): aggregates no
+  payload can carry;
 - the inbox rows a "read" event names (its payload carries only their ids).
 The task row itself is rendered by each tab's consumer, for that tab's view (tasks.live).
 """
@@ -20,7 +21,7 @@ from notifications.presenters import INBOX_TEMPLATE, NotificationItem
 from notifications.selectors import notification_items, unread_count
 from notifications.services import NOTIFICATION_CREATED, NOTIFICATIONS_READ
 from tasks.events import TASK_EVENT_TYPES
-from tasks.selectors import open_task_count
+from tasks.selectors import nav_counts
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import Event
 
@@ -70,10 +71,12 @@ def _read_fragment(event: Event, user_id: int) -> str:
 
 
 def _task_fragment(event: Event, user_id: int) -> str:
-    """What every tab of the user shows of a task change: the header's open count. Where
-    the row goes depends on each tab's view: the consumer adds that (tasks.live)."""
-    context = {"open_count": open_task_count(user=User(pk=user_id)), "oob": True}
-    return render_to_string("base.html#open-count", context)
+    """What every tab of the user shows of a task change: the header's counts (open, Today,
+    Upcoming). Where the row goes depends on each tab's view: the consumer adds that
+    (tasks.live)."""
+    zone = timezone.get_current_timezone()  # the user's: render_event overrides it
+    context = nav_counts(user=User(pk=user_id, timezone=str(zone)))
+    return render_to_string("base.html#nav-counts", context)
 
 
 def _notification_fragment(event: Event, user_id: int) -> str:
@@ -86,5 +89,6 @@ def _notification_fragment(event: Event, user_id: int) -> str:
         "toast_text": item.message,
         "toast_url": reverse("tasks:edit", args=[item.task_id]) if item.task_id else "",
         "toast_link": "Open task",
+        "toast_snooze": item if item.can_snooze else None,
     }
     return render_to_string(f"{INBOX_TEMPLATE}#live-notification", context)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
@@ -16,6 +17,7 @@ from .schemas import (
     OccurrencesOut,
     OrderName,
     PriorityName,
+    SnoozeIn,
     SortField,
     StatusName,
     TagFilter,
@@ -26,6 +28,7 @@ from .schemas import (
     TaskPatch,
     TaskWrite,
     UndoCompleteIn,
+    ViewName,
     write_data,
 )
 
@@ -74,6 +77,11 @@ def list_todos(
     due_before: datetime | None = None,
     due_after: datetime | None = None,
     overdue: bool | None = None,
+    view: ViewName | None = Query(
+        None,
+        description="today: open tasks overdue or due today; upcoming: open tasks due in "
+        "the next 7 days from today. Days are in your time zone; `status` still applies.",
+    ),
     sort_by: SortField | None = Query(None, description="Default: due_date, or relevance."),
     order: OrderName | None = Query(
         None, description="Default: desc (most urgent first) for sort_by=priority, else asc."
@@ -193,6 +201,22 @@ def restore_todo(request: HttpRequest, task_id: int) -> Status[Task]:
     except undo.UndoUnavailable as exc:
         raise HttpError(409, str(exc)) from None
     return Status(201, selectors.task_get(user=request.user, task_id=task.pk))  # type: ignore[arg-type]
+
+
+@router.post(
+    "/todos/{task_id}/snooze",
+    response={200: TaskOut, **OBJECT_ERRORS},
+    summary="Snooze the reminder",
+)
+def snooze_todo(request: HttpRequest, task_id: int, body: SnoozeIn, response: HttpResponse) -> Task:
+    """Move the task's next reminder: it fires once at the new time, not at the old one.
+    A reminder before the due date keeps its offset for the series' next instances."""
+    task = _task(request, task_id)
+    if (body.snooze is None) == (body.until is None):
+        raise ValidationError({"snooze": "Give either snooze or until."})
+    until = body.until or services.snooze_until(str(body.snooze), user=request.user)  # type: ignore[arg-type]
+    services.task_snooze_reminder(task=task, until=until)
+    return _task(request, task_id, response)
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import django_filters
@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
+from .days import day_start, local_day
 from .models import SEARCH_CONFIG, Priority, Tag, Task, overdue_q
 
 
@@ -26,6 +27,28 @@ class ListStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     COMPLETED = "completed", "Completed"
     ALL = "all", "All"
+
+
+class ListView(models.TextChoices):
+    """A planning view (`view`): open tasks by when they are due, in the user's zone."""
+
+    TODAY = "today", "Today"
+    UPCOMING = "upcoming", "Upcoming"
+
+
+#: Upcoming is today and the six days after it.
+UPCOMING_DAYS = 7
+
+
+def view_range(view: str, *, now: datetime, zone: tzinfo) -> tuple[datetime | None, datetime]:
+    """The due dates a view shows, [start, end) with start None for no lower bound:
+    Today is everything due before tomorrow (overdue and due today), Upcoming the next
+    UPCOMING_DAYS calendar days from today. Days are the zone's, so a DST change makes
+    one of them 23 or 25 hours long rather than shifting the others."""
+    today = local_day(now, zone)
+    if view == ListView.TODAY:
+        return None, day_start(today + timedelta(days=1), zone)
+    return day_start(today, zone), day_start(today + timedelta(days=UPCOMING_DAYS), zone)
 
 
 class SortField(models.TextChoices):
@@ -94,6 +117,7 @@ class TaskListForm(forms.Form):
     due_after = AwareDateTimeField(required=False)
     due_before = AwareDateTimeField(required=False)
     overdue = forms.NullBooleanField(required=False)
+    view = forms.ChoiceField(choices=ListView.choices, required=False)
     sort_by = forms.ChoiceField(choices=SortField.choices, required=False, label="Sort by")
     order = forms.ChoiceField(choices=SortOrder.choices, required=False)
 
@@ -107,6 +131,7 @@ class TaskFilter(django_filters.FilterSet):
     due_after = django_filters.Filter(field_name="due_date", lookup_expr="gte")
     due_before = django_filters.Filter(field_name="due_date", lookup_expr="lt")
     overdue = django_filters.Filter(method="filter_overdue")
+    view = django_filters.Filter(method="filter_view")
     sort_by = django_filters.Filter(method="filter_noop")
     order = django_filters.Filter(method="filter_noop")
 
@@ -115,11 +140,20 @@ class TaskFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def __init__(
-        self, *args: Any, user_id: int, default_status: str = "all", **kwargs: Any
+        self,
+        *args: Any,
+        user_id: int,
+        default_status: str = "all",
+        zone: tzinfo | None = None,
+        now: datetime | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.user_id = user_id
         self.default_status = default_status
+        #: The zone whose days `view` means (the user's), and the moment "today" is in.
+        self.zone = zone or timezone.get_current_timezone()
+        self.now = now
         self._relevance = False
         self._searched = False
         #: Ids of the user's tags the tag filter resolved to (all of them must be carried).
@@ -173,6 +207,13 @@ class TaskFilter(django_filters.FilterSet):
         overdue = overdue_q()
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
+    def filter_view(self, queryset: QuerySet[Task], name: str, value: str):
+        if not value:
+            return queryset
+        start, end = view_range(value, now=self.now or timezone.now(), zone=self.zone)
+        queryset = queryset.filter(due_date__lt=end)
+        return queryset.filter(due_date__gte=start) if start is not None else queryset
+
     def filter_search(self, queryset: QuerySet[Task], name: str, value: str):
         words = _WORD.findall(value.casefold())
         if not words:
@@ -215,7 +256,11 @@ class TaskFilter(django_filters.FilterSet):
         return active
 
     def selected_status(self) -> str:
-        return self.form.cleaned_data.get("status") or self.default_status
+        """The status asked for; without one, a view shows open tasks."""
+        cleaned = self.form.cleaned_data
+        if cleaned.get("view"):
+            return cleaned.get("status") or ListStatus.PENDING
+        return cleaned.get("status") or self.default_status
 
     def ordering(self) -> list[Any]:
         sort_by = self.form.cleaned_data.get("sort_by")

@@ -3,7 +3,7 @@ the services still do all validation that matters, and their errors land on thes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
@@ -79,30 +79,21 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_LOCAL_FORMAT)
 
 
-class LocalDateTimeField(forms.DateTimeField):
-    """A `datetime-local` value, read in the current time zone: the signed-in user's
-    (UserTimezoneMiddleware). A wall-clock time that does not exist there is an error; one
-    that happens twice is a question (`fold_choices`) until the form posts `<name>_fold`,
-    or the value is the instant the field started from (an edit left as it was)."""
+class WallClockField:
+    """A form field whose value is a wall-clock time in the current time zone (the
+    signed-in user's, UserTimezoneMiddleware). A time that does not exist there is an
+    error; one that happens twice is a question (`fold_choices`) until the form posts
+    `<name>_fold`, or the value is the instant the field started from (an edit left as it
+    was). bind_folds() tells the field both."""
 
-    widget = DateTimeLocalInput
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
-        super().__init__(**kwargs)
+    def init_folds(self) -> None:
         #: Set by the form: the answer posted, and the instant shown before the edit.
         self.fold: int | None = None
         self.shown: datetime | None = None
         #: After cleaning a repeated time without an answer: the answers to offer.
         self.fold_choices: list[tuple[int, str]] = []
 
-    def to_python(self, value: Any) -> datetime | None:
-        try:
-            return super().to_python(value)
-        except ValidationError as exc:
-            if exc.code != "ambiguous_timezone":
-                raise
-            naive = exc.params["datetime"]  # type: ignore[index]
+    def wall_time(self, naive: datetime) -> datetime:
         zone = timezone.get_current_timezone()
         try:
             return walltime.resolve(naive, zone, self.fold)
@@ -116,11 +107,31 @@ class LocalDateTimeField(forms.DateTimeField):
             raise ValidationError(str(question), code="ambiguous") from None
 
 
+class LocalDateTimeField(WallClockField, forms.DateTimeField):
+    """A `datetime-local` value, read as a wall-clock time (WallClockField)."""
+
+    widget = DateTimeLocalInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
+        super().__init__(**kwargs)
+        self.init_folds()
+
+    def to_python(self, value: Any) -> datetime | None:
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            if exc.code != "ambiguous_timezone":
+                raise
+            naive = exc.params["datetime"]  # type: ignore[index]
+        return self.wall_time(naive)
+
+
 def bind_folds(form: forms.Form) -> None:
-    """Tell each LocalDateTimeField of a form which instant a repeated time means: the
-    answer posted as `<name>_fold`, or the instant the field was showing."""
+    """Tell each WallClockField of a form which instant a repeated time means: the answer
+    posted as `<name>_fold`, or the instant the field was showing."""
     for name, field in form.fields.items():
-        if not isinstance(field, LocalDateTimeField):
+        if not isinstance(field, WallClockField):
             continue
         posted = form.data.get(f"{name}_fold") if form.is_bound else None
         field.fold = int(posted) if posted in ("0", "1") else None
@@ -135,6 +146,80 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%H:%M")
+
+
+class DueWidget(forms.MultiWidget):
+    """A date input named like the field and an optional time input (`<name>_time`),
+    each with its label."""
+
+    template_name = "tasks/widgets/due.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"": DateInput(), "time": TimeInput()}, attrs)
+
+    def decompress(self, value: Any) -> list[Any]:
+        if isinstance(value, datetime):
+            local = timezone.localtime(value)
+            return [local.date(), local.time().replace(second=0, microsecond=0)]
+        if isinstance(value, date):
+            return [value, None]
+        return [None, None]
+
+
+class DueField(WallClockField, forms.MultiValueField):
+    """A due date with an optional time: a date alone is an all-day task (a `date`), a
+    date and a time are a wall-clock time in the user's zone (an aware `datetime`, asking
+    which one a repeated time means: WallClockField). The date input also takes a whole
+    `YYYY-MM-DDTHH:MM` (a client posting one value)."""
+
+    widget = DueWidget
+    default_error_messages = {
+        "invalid_date": "Enter a valid date.",
+        "invalid_time": "Enter a valid time.",
+        "time_without_date": "Choose a date for this time.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        fields = (forms.CharField(required=False), forms.CharField(required=False))
+        super().__init__(fields=fields, require_all_fields=False, **kwargs)
+        self.init_folds()
+
+    def compress(self, data_list: list[Any]) -> date | datetime | None:
+        day_text, time_text = ([*data_list, "", ""])[:2]
+        day_text, time_text = (day_text or "").strip(), (time_text or "").strip()
+        if not day_text:
+            if time_text:
+                raise ValidationError(self.error_messages["time_without_date"], code="time")
+            return None
+        if "T" in day_text or " " in day_text:
+            try:
+                whole = datetime.fromisoformat(day_text)
+            except ValueError:
+                raise ValidationError(self.error_messages["invalid_date"], code="invalid") from None
+            return whole if timezone.is_aware(whole) else self.wall_time(whole)
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid_date"], code="invalid") from None
+        if not time_text:
+            return day
+        try:
+            clock = time.fromisoformat(time_text)
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid_time"], code="invalid") from None
+        return self.wall_time(datetime.combine(day, clock))
+
+
+def is_all_day(due: Any) -> bool:
+    """A due value of the form without a time (a date)."""
+    return isinstance(due, date) and not isinstance(due, datetime)
+
+
 def split_tags(text: str) -> list[str]:
     """'home, errands,,  ' -> ['home', 'errands']; the service checks lengths and limits."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -146,7 +231,7 @@ def split_tags(text: str) -> list[str]:
 class RecurrenceForm(forms.Form):
     """The due date and the recurrence editor: enough to build and preview a rule."""
 
-    due_date = LocalDateTimeField(required=False, label="Due")
+    due_date = DueField(required=False, label="Due")
     recurrence_preset = forms.ChoiceField(
         choices=PRESET_CHOICES, initial=PRESET_NONE, required=False, label="Repeat"
     )
@@ -225,8 +310,10 @@ def build_rule(cleaned: dict[str, Any]) -> str:
 
 
 def _preset_rule(preset: str, cleaned: dict[str, Any]) -> rrules.Rule:
-    due: datetime | None = cleaned.get("due_date")
-    local_due = timezone.localtime(due) if due else None
+    due: date | datetime | None = cleaned.get("due_date")
+    local_due: date | None = None
+    if due is not None:
+        local_due = due if is_all_day(due) else timezone.localtime(due)  # type: ignore[arg-type]
     parts: dict[str, Any] = {"interval": cleaned.get("recurrence_interval") or 1}
     if preset == PRESET_DAILY:
         freq = "DAILY"
@@ -395,7 +482,7 @@ class TaskForm(RecurrenceForm):
             "description": task.description,
             "priority": task.priority_name,
             "tags": ", ".join(task.tag_names),
-            "due_date": task.due_date,
+            "due_date": task.due_day if task.all_day else task.due_date,
             **editor_initial(task.recurrence, task.due_date),
         }
         if task.reminder_offset_minutes is not None:
@@ -438,6 +525,7 @@ class TaskForm(RecurrenceForm):
             "priority": cleaned["priority"],
             "tags": split_tags(cleaned.get("tags") or ""),
             "due_date": cleaned.get("due_date"),
+            "all_day": is_all_day(cleaned.get("due_date")),
             "recurrence": cleaned.get("recurrence") or "",
         }
         mode = cleaned.get("reminder") or REMINDER_NONE
@@ -547,7 +635,9 @@ class QuickAddForm(forms.Form):
         if parsed.priority:
             data["priority"] = parsed.priority
         if parsed.due is not None:
+            # A date without a time ("tomorrow") is an all-day task.
             data["due_date"] = parsed.due
+            data["all_day"] = not parsed.has_time
         if parsed.recurrence:
             data["recurrence"] = parsed.recurrence
         return data

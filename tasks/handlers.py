@@ -38,6 +38,8 @@ def activity_entry(event: Event) -> ActivityEntry:
     if event.event_type == TASK_UPDATED:
         fields = [f for f in payload.get("changed_fields", []) if f in HISTORY_FIELDS]
         changes = {field: payload.get(field) for field in fields}
+        if "due_date" in changes and payload.get("all_day"):
+            changes["all_day"] = True  # a date, not a time: the history shows it so
     elif event.event_type == TASK_CREATED and payload.get("restored"):
         changes = {"restored": True}  # an undone deletion, not a new task
     return ActivityEntry(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.utils import timezone as django_timezone
 
 from todo_project.accounts.models import validate_timezone_name
 
+from .days import local_day
 from .recurrence import describe
 from .rules import RECURRENCE_MAX_LENGTH
 
@@ -145,7 +146,15 @@ class Task(models.Model):
     description = models.TextField(blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tasks")
-    due_date = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="For an all-day task, the last instant of its day in the task's time zone.",
+    )
+    all_day = models.BooleanField(
+        default=False,
+        help_text="Due on a date, not at a time: due_date is the end of that day (tasks.days).",
+    )
     reminder_at = models.DateTimeField(null=True, blank=True)
     reminder_offset_minutes = models.PositiveIntegerField(
         null=True,
@@ -229,6 +238,10 @@ class Task(models.Model):
                 name="task_recurring_needs_due_date",
             ),
             models.CheckConstraint(
+                condition=Q(all_day=False) | Q(due_date__isnull=False),
+                name="task_all_day_needs_due_date",
+            ),
+            models.CheckConstraint(
                 condition=Q(completed=False) | Q(completed_at__isnull=False),
                 name="task_completed_has_timestamp",
             ),
@@ -265,9 +278,17 @@ class Task(models.Model):
     def is_overdue(self) -> bool:
         return is_overdue(completed=self.completed, due_date=self.due_date)
 
+    @property
+    def due_day(self) -> date | None:
+        """The calendar date of an all-day task (in its time zone); None otherwise."""
+        if not self.all_day or self.due_date is None:
+            return None
+        return local_day(self.due_date, self.timezone)
+
 
 def is_overdue(*, completed: bool, due_date: datetime | None, now: datetime | None = None) -> bool:
-    """Open, and due before now. overdue_q() is the same rule as a filter."""
+    """Open, and due before now. overdue_q() is the same rule as a filter. An all-day task
+    is due at the end of its day (tasks.days), so it is overdue once that day is over."""
     return not completed and due_date is not None and due_date < (now or django_timezone.now())
 
 

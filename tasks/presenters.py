@@ -8,10 +8,11 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from natsort import natsort_keygen, ns
@@ -19,8 +20,17 @@ from natsort import natsort_keygen, ns
 from todo_project.eventbus.envelope import parse_instant
 
 from . import recurrence as rrules
-from .filters import ListStatus, SortField, SortOrder, TaskFilter, default_order
-from .forms import PRIORITY_CHOICES, RecurrenceForm
+from .days import day_end, local_day
+from .filters import (
+    UPCOMING_DAYS,
+    ListStatus,
+    ListView,
+    SortField,
+    SortOrder,
+    TaskFilter,
+    default_order,
+)
+from .forms import PRIORITY_CHOICES, RecurrenceForm, is_all_day
 from .models import Priority, Task, is_overdue
 from .selectors import BoundedCount
 from .services import series_start_for
@@ -61,6 +71,8 @@ class TaskRow:
     has_description: bool = False
     #: The colour of each of the row's coloured tags, by case-folded name.
     tag_colours: Mapping[str, str] = field(default_factory=dict)
+    #: The calendar date of an all-day task (in its zone), None for a timed or undated one.
+    due_day: date | None = None
 
     @classmethod
     def from_task(
@@ -85,6 +97,7 @@ class TaskRow:
             now=now or timezone.now(),
             has_description=bool(task.description.strip()),
             tag_colours=_colours_of(tags, tag_colours),
+            due_day=task.due_day,
         )
 
     @classmethod
@@ -93,18 +106,23 @@ class TaskRow:
     ) -> TaskRow:
         completed = bool(payload.get("completed"))
         tags = sorted_tags(str(tag) for tag in payload.get("tags") or [])
+        due_date = parse_instant(payload.get("due_date"))
+        all_day = bool(payload.get("all_day")) and due_date is not None
         return cls(
             id=int(payload["task_id"]),
             title=str(payload.get("title") or ""),
             priority=str(payload.get("priority") or "medium"),
             tags=tags,
-            due_date=parse_instant(payload.get("due_date")),
+            due_date=due_date,
             reminder_at=None if completed else parse_instant(payload.get("reminder_at")),
             recurrence=str(payload.get("recurrence") or ""),
             completed=completed,
             version=int(payload.get("version") or 0),
             has_description=bool(str(payload.get("description") or "").strip()),
             tag_colours=_colours_of(tags, tag_colours),
+            due_day=local_day(due_date, str(payload.get("timezone") or "UTC"))
+            if all_day and due_date is not None
+            else None,
         )
 
     @property
@@ -130,8 +148,22 @@ class TaskRow:
             return self.recurrence
 
     @property
+    def all_day(self) -> bool:
+        return self.due_day is not None
+
+    @property
     def due_label(self) -> str:
+        if self.due_day is not None:
+            return day_label(self.due_day, timezone.localtime(self.now).date())
         return when_label(self.due_date, self.now) if self.due_date else ""
+
+    @property
+    def shown_day(self) -> date | None:
+        """The day the row is listed under in Upcoming: its date, or its due time's day
+        in the current (the user's) time zone."""
+        if self.due_day is not None:
+            return self.due_day
+        return timezone.localtime(self.due_date).date() if self.due_date else None
 
     @property
     def reminder_label(self) -> str:
@@ -145,26 +177,33 @@ def _colours_of(tags: Iterable[str], colours: Mapping[str, str] | None) -> dict[
     return {key: colours[key] for key in keys if colours.get(key)}
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when_label(moment: datetime, now: datetime) -> str:
     """'Today 14:00', 'Tomorrow 09:00', 'Fri 7 Mar, 09:00', '7 Mar 2027, 09:00' in the
     current (the user's) time zone. Month and day names are English whatever the locale."""
     local = timezone.localtime(moment)
-    today = timezone.localtime(now).date()
-    clock = f"{local:%H:%M}"
-    days = (local.date() - today).days
-    if days == 0:
-        return f"Today {clock}"
-    if days == 1:
-        return f"Tomorrow {clock}"
-    if days == -1:
-        return f"Yesterday {clock}"
-    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
-    month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[
-        local.month - 1
-    ]
-    if local.year == today.year or abs(days) < 180:
-        return f"{weekday} {local.day} {month}, {clock}"
-    return f"{local.day} {month} {local.year}, {clock}"
+    day = day_label(local.date(), timezone.localtime(now).date())
+    separator = " " if day in ("Today", "Tomorrow", "Yesterday") else ", "
+    return f"{day}{separator}{local:%H:%M}"
+
+
+def relative_day(day: date, today: date) -> str | None:
+    """'Today', 'Tomorrow' or 'Yesterday'; None for another day."""
+    return {0: "Today", 1: "Tomorrow", -1: "Yesterday"}.get((day - today).days)
+
+
+def day_label(day: date, today: date) -> str:
+    """'Today', 'Tomorrow', 'Yesterday', 'Fri 7 Mar', or '7 Mar 2027' far from today."""
+    relative = relative_day(day, today)
+    if relative:
+        return relative
+    offset = (day - today).days
+    if day.year == today.year or abs(offset) < 180:
+        return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 # --- the list page's filter bar and links --------------------------------------------------
@@ -178,6 +217,7 @@ LIST_PARAMS = (
     "due_after",
     "due_before",
     "overdue",
+    "view",
     "sort_by",
     "order",
 )
@@ -207,6 +247,8 @@ class FilterBar:
     overdue: bool
     sort_by: str
     order: str
+    #: The planning view (today, upcoming) or "" for the list of all tasks.
+    view: str = ""
 
     @classmethod
     def from_filterset(cls, filters: TaskFilter) -> FilterBar:
@@ -227,6 +269,7 @@ class FilterBar:
             overdue=cleaned.get("overdue") is True,
             sort_by=cleaned.get("sort_by") or "",
             order=cleaned.get("order") or "",
+            view=cleaned.get("view") or "",
         )
 
     @property
@@ -304,6 +347,51 @@ def filter_errors(message_dict: Mapping[str, Sequence[str]]) -> list[str]:
     ]
 
 
+VIEW_TITLES = {ListView.TODAY: "Today", ListView.UPCOMING: "Upcoming"}
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    """One day of Upcoming: its heading and the rows due on it."""
+
+    day: date
+    label: str
+    rows: list[TaskRow]
+
+    @property
+    def key(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def date_text(self) -> str:
+        return f"{self.day.day} {MONTHS[self.day.month - 1]}"
+
+
+def day_heading(day: date, today: date) -> str:
+    """'Today', 'Tomorrow', then the weekday's name."""
+    return relative_day(day, today) or WEEKDAY_NAMES[day.weekday()]
+
+
+def group_by_day(
+    rows: Sequence[TaskRow], *, today: date, days: int, include_empty: bool
+) -> list[DayGroup]:
+    """Rows under the day each is due (TaskRow.shown_day), from `today` for `days` days in
+    calendar order (days, not 24-hour steps: a DST change moves nothing). With
+    `include_empty`, every day gets a heading, with or without rows."""
+    by_day: dict[date, list[TaskRow]] = {}
+    for row in rows:
+        if row.shown_day is not None:
+            by_day.setdefault(row.shown_day, []).append(row)
+    calendar = [today + timedelta(days=n) for n in range(days)]
+    extra = sorted(set(by_day) - set(calendar))  # a task in another zone's day, say
+    return [
+        DayGroup(day=day, label=day_heading(day, today), rows=by_day.get(day, []))
+        for day in sorted([*calendar, *extra])
+        if include_empty or day in by_day
+    ]
+
+
 def list_url(query: str) -> str:
     base = reverse("tasks:list")
     return f"{base}?{query}" if query else base
@@ -370,15 +458,33 @@ def list_context(
     rows = [TaskRow.from_task(task, now=now, tag_colours=colours) for task in items]
     chips = tag_options(known_tags, bar.tags)
     view_query = canonical_query(params, page=page_number)
+    pages = page_info(
+        params=params,
+        count=count,
+        page_number=page_number,
+        page_size=page_size,
+        shown=len(rows),
+    )
+    grouped = bar.view == ListView.UPCOMING and bar.sort_by in ("", SortField.DUE_DATE)
+    day_groups = (
+        group_by_day(
+            rows,
+            today=timezone.localtime(now).date(),
+            days=UPCOMING_DAYS,
+            include_empty=pages["last_page"] == 1 and not bar.has_more_filters and not bar.search,
+        )
+        if grouped
+        else []
+    )
     return {
+        "view": bar.view,
+        "page_title": VIEW_TITLES.get(bar.view, "Tasks"),  # type: ignore[call-overload]
+        "nav": bar.view or "tasks",
+        "day_groups": day_groups,
+        "grouped": grouped,
+        "clear_url": list_url(canonical_query(QueryDict(), view=bar.view)),
         "rows": rows,
-        **page_info(
-            params=params,
-            count=count,
-            page_number=page_number,
-            page_size=page_size,
-            shown=len(rows),
-        ),
+        **pages,
         "list_url": list_url(view_query),
         # What this page shows, for the live pushes of its socket (tasks.live).
         "view_query": view_query,
@@ -404,6 +510,7 @@ class Preview:
     repeats: bool = False
     #: Something about the rule a person may not expect (months it skips).
     note: str = ""
+    all_day: bool = False
 
 
 def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) -> Preview:
@@ -426,13 +533,16 @@ def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) ->
             return Preview(error="Enter a valid due date.", repeats=bool(rule))
     else:
         rule = task.recurrence if task else ""
-        due = task.due_date if task else None
+        due = (task.due_day if task.all_day else task.due_date) if task else None
     if not rule:
         return Preview()
     if task is not None:
         zone = task.timezone
     if due is None:
         return Preview(error="A repeating task needs a due date.", repeats=True)
+    all_day = is_all_day(due)
+    if all_day:
+        due = day_end(due, zone)
     series_start = series_start_for(task, due)
     try:
         normalized = rrules.validate_rule(rule, first_due=series_start, tz=zone)
@@ -450,6 +560,7 @@ def recurrence_preview(form: RecurrenceForm, *, task: Task | None, zone: str) ->
         dates=dates,
         repeats=True,
         note=skipped_months_note(normalized, due=due, zone=zone),
+        all_day=all_day,
     )
 
 
@@ -491,6 +602,7 @@ FIELD_LABELS = {
     "priority": "Priority",
     "tags": "Tags",
     "due_date": "Due",
+    "all_day": "All day",
     "reminder_at": "Reminder",
     "reminder_offset_minutes": "Reminder before due",
     "recurrence": "Repeat",
@@ -519,7 +631,10 @@ class HistoryLine:
         completed = recorded.pop("completed", None)
         recorded.pop("completed_at", None)
         changes = [
-            (FIELD_LABELS.get(name, name), change_text(name, value))
+            (
+                FIELD_LABELS.get(name, name),
+                change_text(name, value, all_day=recorded.get("all_day")),
+            )
             for name, value in recorded.items()
         ]
         label = EVENT_LABELS.get(entry.event_type, entry.event_type)
@@ -530,8 +645,9 @@ class HistoryLine:
         )
 
 
-def change_text(name: str, value: Any) -> str:
-    """One changed field's new value as the history shows it."""
+def change_text(name: str, value: Any, *, all_day: Any = False) -> str:
+    """One changed field's new value as the history shows it (a due date of an all-day
+    task as its date)."""
     if value is None or value == "" or value == []:
         return "none"
     if name in ("due_date", "reminder_at"):
@@ -539,7 +655,10 @@ def change_text(name: str, value: Any) -> str:
             moment = parse_instant(value)
         except ValueError:
             return str(value)
-        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "none"
+        if moment is None:
+            return "none"
+        shown = "%Y-%m-%d" if name == "due_date" and all_day else "%Y-%m-%d %H:%M"
+        return timezone.localtime(moment).strftime(shown)
     if name == "tags" and isinstance(value, list):
         return ", ".join(sorted_tags(str(tag) for tag in value))
     if name == "priority":
@@ -549,6 +668,8 @@ def change_text(name: str, value: Any) -> str:
     if name == "description":
         text = " ".join(str(value).split())
         return text if len(text) <= DESCRIPTION_PREVIEW else text[: DESCRIPTION_PREVIEW - 1] + "…"
+    if name in ("completed", "all_day"):
+        return "yes" if value else "no"
     if name == "recurrence":
         try:
             return rrules.describe(str(value))
@@ -594,13 +715,22 @@ def quick_add_preview(form: Any, *, now: datetime) -> dict[str, Any]:
         "tags": list(parsed.tags),
         "priority": parsed.priority,
         "due": parsed.due.isoformat() if parsed.due else None,
-        "due_label": when_label(parsed.due, now) if parsed.due else "",
+        "due_label": _quick_add_due_label(parsed, now),
         "has_time": parsed.has_time,
         "recurrence": parsed.recurrence,
         "recurrence_summary": rrules.describe(parsed.recurrence) if parsed.recurrence else "",
         "errors": errors,
         "fold_choices": [{"value": value, "label": label} for value, label in form.fold_choices],
     }
+
+
+def _quick_add_due_label(parsed: Any, now: datetime) -> str:
+    """When the line's task is due: a day alone for a date without a time (all-day)."""
+    if parsed.due is None:
+        return ""
+    if not parsed.has_time:
+        return day_label(timezone.localtime(parsed.due).date(), timezone.localtime(now).date())
+    return when_label(parsed.due, now)
 
 
 def _utf16_length(text: str) -> int:

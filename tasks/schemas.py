@@ -1,29 +1,36 @@
 from __future__ import annotations
 
+import re
 import zoneinfo
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
 from pydantic import (
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    StrictBool,
     WithJsonSchema,
     field_validator,
 )
 from pydantic import Field as PydanticField
 
-from todo_project.api_types import JSON_INTEGER, NO_NUL, AwareInstant, Instant
+from todo_project.api_types import JSON_INTEGER, JSON_TEXT, NO_NUL, AwareInstant, Instant
 
-from .filters import ListStatus, SortOrder
+from .filters import ListStatus, ListView, SortOrder
 from .filters import SortField as SortField
 from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH
 from .rules import MAX_REMINDER_OFFSET_MINUTES, RECURRENCE_MAX_LENGTH, not_blank_pattern
+from .services import Snooze
 
 PriorityName = Literal["urgent", "high", "medium", "low"]
 #: The list's parameters take the FilterSet's own choices.
 StatusName = ListStatus
 OrderName = SortOrder
+ViewName = ListView
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -86,6 +93,32 @@ Zone = Annotated[
         }
     ),
 ]
+
+
+def _date_only(value: Any) -> Any:
+    # pydantic's lax date also takes "2026-12-01T00:00" (a naive date-time): only a date.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is YYYY-MM-DD")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_date_only)]
+DueDate = Annotated[
+    AwareDatetime | CalendarDate,
+    Field(
+        description="A date-time with an offset (a timed task), or a date YYYY-MM-DD (an "
+        "all-day task, due to the end of that day in the task's time zone)."
+    ),
+    JSON_TEXT,
+]
+AllDay = Annotated[
+    StrictBool,
+    Field(
+        description="Due on a date, not at a time. Default: true for a due_date given as a "
+        "date, false for a date-time. True with a date-time keeps only its date in the "
+        "task's time zone; true needs a due date."
+    ),
+]
 ReminderOffset = Annotated[
     int,
     PydanticField(
@@ -125,6 +158,20 @@ def _write_rules(schema: dict[str, Any]) -> None:
             "then": _given("due_date"),
             "description": "A recurring task needs a due date.",
         },
+        {
+            "if": _given("all_day", all_day={"const": True}),
+            "then": _given("due_date"),
+            "description": "An all-day task needs a due date.",
+        },
+        {
+            "not": _given(
+                "all_day",
+                "due_date",
+                all_day={"const": False},
+                due_date={"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            ),
+            "description": "A due date without a time is all-day: not with all_day false.",
+        },
     ]
 
 
@@ -138,7 +185,8 @@ class TaskWrite(BaseModel):
     description: Description = ""
     priority: PriorityName = "medium"
     tags: Tags = PydanticField(default_factory=list)
-    due_date: AwareInstant | None = None
+    due_date: DueDate | None = None
+    all_day: AllDay | None = None
     reminder_at: AwareInstant | None = Field(None, description="Absolute reminder time.")
     reminder_offset_minutes: ReminderOffset | None = None
     recurrence: Rule | None = None
@@ -155,7 +203,8 @@ class TaskPatch(BaseModel):
     description: Description = omittable()
     priority: PriorityName = omittable()
     tags: Tags = omittable()
-    due_date: AwareInstant | None = None
+    due_date: DueDate | None = None
+    all_day: AllDay = omittable()
     reminder_at: AwareInstant | None = None
     reminder_offset_minutes: ReminderOffset | None = None
     recurrence: Rule | None = None
@@ -167,6 +216,8 @@ def write_data(body: TaskWrite | TaskPatch, *, partial: bool) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=partial)
     if not partial and data.get("timezone") is None:
         data.pop("timezone", None)
+    if not partial and data.get("all_day") is None:
+        data.pop("all_day", None)  # from the due date's type
     if "recurrence" in data and data["recurrence"] is None:
         data["recurrence"] = ""
     return data
@@ -185,7 +236,13 @@ class TaskOut(BaseModel):
     description: str
     priority: PriorityName = Field(validation_alias="priority_name")
     tags: list[str] = Field(validation_alias="tag_names")
-    due_date: Instant | None
+    due_date: Instant | None = Field(
+        ..., description="For an all-day task, the last instant of its day (see due_day)."
+    )
+    all_day: bool = Field(..., description="Due on a date (due_day), not at a time.")
+    due_day: date | None = Field(
+        ..., description="The date of an all-day task in its time zone; null otherwise."
+    )
     reminder_at: Instant | None
     reminder_offset_minutes: int | None
     recurrence: str | None
@@ -204,6 +261,21 @@ class TaskOut(BaseModel):
     @classmethod
     def _no_rule_is_null(cls, value: str | None) -> str | None:
         return value or None
+
+
+def _one_of_snooze_or_until(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = [_given("snooze"), _given("until")]
+
+
+class SnoozeIn(BaseModel):
+    """When the task's reminder fires again: a choice, or an instant. Exactly one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_of_snooze_or_until)
+
+    snooze: Snooze | None = Field(
+        None, description="10m, 1h, or tomorrow (your morning hour tomorrow, in your zone)."
+    )
+    until: AwareInstant | None = Field(None, description="A time in the future.")
 
 
 class TaskListOut(BaseModel):

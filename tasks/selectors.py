@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from django.utils import timezone
 from todo_project.accounts.models import User
 
 from . import recurrence as rrules
-from .filters import TaskFilter
+from .filters import ListView, TaskFilter
 from .models import LOADED_TAG_NAMES, ActivityEntry, Tag, Task
 
 #: List totals are exact up to this many tasks; past it they read "1000+".
@@ -140,11 +141,46 @@ def task_get(*, user: User, task_id: int) -> Task:
 
 
 def task_filterset(
-    *, user: User, params: Mapping[str, Any], default_status: str = "all"
+    *,
+    user: User,
+    params: Mapping[str, Any],
+    default_status: str = "all",
+    now: datetime | None = None,
 ) -> TaskFilter:
+    """The FilterSet of the user's tasks; `view` days are the user's (their time zone)."""
     return TaskFilter(
-        params, queryset=task_queryset(user=user), user_id=user.pk, default_status=default_status
+        params,
+        queryset=task_queryset(user=user),
+        user_id=user.pk,
+        default_status=default_status,
+        zone=user_zone(user),
+        now=now,
     )
+
+
+def user_zone(user: User) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(user.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def view_count(*, user: User, view: str, now: datetime | None = None) -> BoundedCount:
+    """How many open tasks a planning view (`view=today|upcoming`) shows, bounded."""
+    filters = task_filterset(user=user, params={"view": view}, now=now)
+    if not filters.is_valid():
+        raise ValidationError(filters.errors)
+    return count_bounded(filters.qs)
+
+
+def nav_counts(*, user: User) -> dict[str, BoundedCount]:
+    """The header's counts (pages, row responses and live pushes): open tasks, and the
+    tasks Today and Upcoming show. `user` needs its time zone."""
+    return {
+        "open_count": open_task_count(user=user),
+        "today_count": view_count(user=user, view=ListView.TODAY),
+        "upcoming_count": view_count(user=user, view=ListView.UPCOMING),
+    }
 
 
 def task_list(

@@ -11,16 +11,17 @@ import copy
 import uuid
 import zoneinfo
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, overload
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from todo_project.accounts.models import User
 from todo_project.eventbus.envelope import parse_instant
 
+from . import days
 from . import recurrence as rrules
 from .events import TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_UPDATED, emit_task_event
 from .models import (
@@ -43,6 +44,7 @@ EDITABLE_FIELDS = (
     "priority",
     "tags",
     "due_date",
+    "all_day",
     "reminder_at",
     "reminder_offset_minutes",
     "recurrence",
@@ -154,6 +156,8 @@ def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a task field."))
     errors: dict[str, list[str]] = {}
     tags: list[str] | None = None
+    reminder_inputs = _reminder_inputs(task)
+    day_before = task.due_day
     cleaners = {
         "title": clean_title,
         "description": clean_description,
@@ -165,8 +169,10 @@ def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
         try:
             if name == "tags":
                 tags = clean_tags(value)
-            elif name in ("due_date", "reminder_at"):
-                setattr(task, name, clean_instant(name, value))
+            elif name in ("due_date", "all_day"):
+                continue  # together, after the time zone: _apply_due
+            elif name == "reminder_at":
+                task.reminder_at = clean_instant(name, value)
             elif name == "recurrence":
                 rule = _no_nul("recurrence", value or "")
                 if len(rule) > RECURRENCE_MAX_LENGTH:
@@ -178,14 +184,87 @@ def _apply(task: Task, data: Mapping[str, Any]) -> list[str] | None:
                 setattr(task, name, cleaners[name](value))
         except ValidationError as exc:
             errors.update(exc.message_dict)
+    if not errors:
+        try:
+            _apply_due(task, data, day_before=day_before)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    _derive_schedule(task, data)
+    _derive_schedule(task, data, recompute_reminder=_reminder_inputs(task) != reminder_inputs)
     return tags
 
 
-def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
-    """Reminder and recurrence rules that depend on several fields at once."""
+ALL_DAY_NEEDS_DATE = "An all-day task needs a due date."
+
+
+def clean_all_day(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ValidationError({"all_day": "Must be true or false."})
+    return value
+
+
+def _apply_due(task: Task, data: Mapping[str, Any], *, day_before: date | None) -> None:
+    """Set due_date and all_day from `data`: a date without a time is all-day (stored as
+    the end of that day in the task's zone, tasks.days); a date-time is a timed task unless
+    all_day is true, which keeps only its date in the task's zone."""
+    all_day = clean_all_day(data.get("all_day"))
+    if "due_date" in data:
+        value = data["due_date"]
+        if value is None:
+            if all_day:
+                raise ValidationError({"all_day": ALL_DAY_NEEDS_DATE})
+            task.due_date, task.all_day = None, False
+        elif isinstance(value, datetime):
+            instant = clean_instant("due_date", value)
+            assert instant is not None
+            task.all_day = bool(all_day)
+            task.due_date = _day_end(instant, task.timezone) if all_day else instant
+        elif isinstance(value, date):
+            if all_day is False:
+                raise ValidationError(
+                    {"due_date": "A date without a time is all-day: give a time, or all_day true."}
+                )
+            task.due_date, task.all_day = _day_end(value, task.timezone), True
+        else:
+            raise ValidationError({"due_date": "Must be a date and time, or a date."})
+    elif all_day is not None and all_day != task.all_day:
+        if task.due_date is None:
+            raise ValidationError({"all_day": ALL_DAY_NEEDS_DATE})
+        if not all_day:
+            raise ValidationError(
+                {"all_day": "Give a due_date with a time to make an all-day task timed."}
+            )
+        task.due_date, task.all_day = _day_end(task.due_date, task.timezone), True
+    elif task.all_day and day_before is not None:
+        # Same date in a changed time zone: the date is the fact, the instant follows.
+        task.due_date = _day_end(day_before, task.timezone)
+
+
+def _day_end(day: date | datetime, tz: str) -> datetime:
+    """The all-day due date of `day` (a date, or the date an instant falls on in `tz`)."""
+    try:
+        if isinstance(day, datetime):
+            return days.all_day_due(day, tz)
+        return days.day_end(day, tz)
+    except OverflowError:
+        raise ValidationError({"due_date": "Date out of range."}) from None
+
+
+def _reminder_inputs(task: Task) -> tuple[Any, ...]:
+    """What a reminder 'N minutes before' is computed from."""
+    return (task.due_date, task.all_day, task.reminder_offset_minutes, task.timezone)
+
+
+def _derive_schedule(
+    task: Task, data: Mapping[str, Any], *, recompute_reminder: bool = True
+) -> None:
+    """Reminder and recurrence rules that depend on several fields at once.
+
+    A reminder before the due date is computed again when what it counts from changed
+    (or is given again); until then a snoozed reminder stays where it was put."""
     if data.get("reminder_at") is not None and data.get("reminder_offset_minutes") is not None:
         raise ValidationError(
             {"reminder_at": "Give either reminder_at or reminder_offset_minutes, not both."}
@@ -197,12 +276,15 @@ def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
             raise ValidationError(
                 {"reminder_offset_minutes": "A reminder before the due date needs a due date."}
             )
-        try:
-            task.reminder_at = task.due_date - timedelta(minutes=task.reminder_offset_minutes)
-        except OverflowError:
-            raise ValidationError(
-                {"reminder_offset_minutes": "The reminder would be before the year 1."}
-            ) from None
+        if recompute_reminder or task.pk is None or "reminder_offset_minutes" in data:
+            try:
+                task.reminder_at = reminder_before(
+                    task, task.due_date, task.reminder_offset_minutes
+                )
+            except OverflowError:
+                raise ValidationError(
+                    {"reminder_offset_minutes": "The reminder would be before the year 1."}
+                ) from None
     if task.recurrence:
         series_start = series_start_for(task, task.due_date)
         try:
@@ -220,6 +302,19 @@ def _derive_schedule(task: Task, data: Mapping[str, Any]) -> None:
         task.series_start = series_start
     else:
         task.series_start = None
+
+
+def reminder_before(task: Task, due_date: datetime, offset_minutes: int) -> datetime:
+    """The reminder `offset_minutes` before `due_date`: before the due time, or for an
+    all-day task before the owner's morning hour on its day, in the owner's time zone."""
+    if task.all_day:
+        owner = task.user
+        start = days.at_hour(
+            days.local_day(due_date, task.timezone), owner.morning_hour, owner.timezone
+        )
+    else:
+        start = due_date
+    return start - timedelta(minutes=offset_minutes)
 
 
 @overload
@@ -345,6 +440,75 @@ def task_reopen(*, task: Task) -> Task:
     return locked
 
 
+class Snooze(models.TextChoices):
+    """How long a reminder is put off."""
+
+    TEN_MINUTES = "10m", "10 min"
+    ONE_HOUR = "1h", "1 hour"
+    TOMORROW_MORNING = "tomorrow", "Tomorrow morning"
+
+
+def snooze_until(choice: str, *, user: User, now: datetime | None = None) -> datetime:
+    """When a reminder snoozed by `choice` fires again: in 10 minutes, in an hour, or at
+    the user's morning hour tomorrow (in the user's time zone)."""
+    now = now or timezone.now()
+    if choice == Snooze.TEN_MINUTES:
+        return now + timedelta(minutes=10)
+    if choice == Snooze.ONE_HOUR:
+        return now + timedelta(hours=1)
+    if choice == Snooze.TOMORROW_MORNING:
+        tomorrow = days.local_day(now, user.timezone) + timedelta(days=1)
+        return days.at_hour(tomorrow, user.morning_hour, user.timezone)
+    choices = ", ".join(Snooze.values)
+    raise ValidationError({"snooze": f"Snooze for one of {choices}."})
+
+
+def task_snooze_reminder(*, task: Task, until: datetime, now: datetime | None = None) -> Task:
+    """Move the task's next reminder to `until`: it fires once then, and not at the time
+    it had (the schedule follows the TaskUpdated event, as for any reminder change). A
+    reminder before the due date keeps its offset, so the next instance of a series
+    reminds as before; changing the due date or the offset computes it again."""
+    when = clean_instant("reminder_at", until)
+    assert when is not None
+    if when <= (now or timezone.now()):
+        raise ValidationError({"reminder_at": "Snooze to a time in the future."})
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.completed:
+            raise ValidationError({"reminder_at": "A completed task has no reminder to snooze."})
+        _move_reminder(locked, when)
+    return locked
+
+
+def task_reminders_follow_morning(*, user: User) -> int:
+    """After the user's morning hour or zone changed: each open all-day task with a
+    reminder before it reminds from the new morning (a TaskUpdated each, so the schedule
+    follows). Returns how many moved."""
+    moved = 0
+    pending = Task.objects.filter(
+        user=user, completed=False, all_day=True, reminder_offset_minutes__isnull=False
+    ).values_list("pk", flat=True)
+    for task_id in list(pending):
+        with transaction.atomic():
+            locked = Task.objects.select_for_update().select_related("user").get(pk=task_id)
+            if locked.due_date is None or locked.reminder_offset_minutes is None:
+                continue
+            when = reminder_before(locked, locked.due_date, locked.reminder_offset_minutes)
+            moved += _move_reminder(locked, when)
+    return moved
+
+
+def _move_reminder(locked: Task, when: datetime) -> bool:
+    """Set the locked task's reminder_at alone, in the caller's transaction."""
+    if locked.reminder_at == when:
+        return False
+    locked.reminder_at = when
+    locked.version += 1
+    locked.save()
+    emit_task_event(TASK_UPDATED, locked, changed_fields=["reminder_at"])
+    return True
+
+
 def task_delete(
     *,
     task: Task,
@@ -394,6 +558,10 @@ def task_create_next_instance(
     )
     if next_due is None:
         return None
+    all_day = bool(completed.get("all_day"))
+    if all_day:
+        # By date: the occurrence's day in the task's zone, to its last instant.
+        next_due = days.all_day_due(next_due, tz)
     with transaction.atomic():
         parent = Task.objects.select_for_update().filter(pk=completed["task_id"]).first()
         if parent is None or not parent.completed:
@@ -406,8 +574,10 @@ def task_create_next_instance(
         offset = completed.get("reminder_offset_minutes")
         reminder_at = completed.get("reminder_at")
         if offset is None and reminder_at:
-            # An absolute reminder on a repeating task keeps its distance to the due date.
-            delta = due - _required_instant(reminder_at)
+            # An absolute reminder on a repeating task keeps its distance to the due date
+            # (to the morning of an all-day task's day).
+            start = reminder_before(parent, due, 0) if all_day else due
+            delta = start - _required_instant(reminder_at)
             offset = int(delta.total_seconds() // 60) if delta.total_seconds() >= 0 else None
         task = Task(
             user_id=parent.user_id,
@@ -415,8 +585,8 @@ def task_create_next_instance(
             description=str(completed.get("description") or ""),
             priority=Priority.from_name(str(completed.get("priority") or "medium")),
             due_date=next_due,
+            all_day=all_day,
             reminder_offset_minutes=offset,
-            reminder_at=next_due - timedelta(minutes=offset) if offset is not None else None,
             recurrence=str(completed["recurrence"]),
             timezone=tz,
             series_id=parent.series_id
@@ -424,6 +594,8 @@ def task_create_next_instance(
             series_start=series_start,
             recurrence_parent=parent,
         )
+        if offset is not None:
+            task.reminder_at = reminder_before(task, next_due, offset)
         task.save()
         tags = list(completed.get("tags") or [])
         _set_tags(task, tags)

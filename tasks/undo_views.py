@@ -71,7 +71,7 @@ def _live(request: HttpRequest, task: Task, toast: str) -> str:
     the live pushes, tasks.live: a reopened task comes back to an open list, a restored one
     to its place), the header's count and the toast. Other tabs follow by their pushes."""
     context = {"toast_kind": "info", "toast_text": toast, **chrome(request)}
-    html: str = render_to_string("base.html#open-count", {**context, "oob": True}, request=request)
+    html: str = render_to_string("base.html#nav-counts", context, request=request)
     view = live.ListView.from_url(request.htmx.current_url or "")  # type: ignore[attr-defined]
     if view is not None:
         colours = selectors.tag_colours(user=request.user)  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ Instant = Annotated[
 def _text_only(value: object) -> object:
     if isinstance(value, str):
         return value
-    raise ValueError("Give a date and time as an RFC 3339 string, e.g. 2027-01-31T09:30:00Z.")
+    raise ValueError("Give a date or date-time as a string, e.g. 2027-01-31T09:30:00Z.")
 
 
 def _integer_only(value: object) -> object:
@@ -43,8 +43,10 @@ def _integer_only(value: object) -> object:
     return value
 
 
+#: Makes a date or date-time one that a client sends as a string (after the constraints).
+JSON_TEXT = BeforeValidator(_text_only)
 #: A date-time a client sends: an RFC 3339 string with an offset or Z.
-AwareInstant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+AwareInstant = Annotated[AwareDatetime, JSON_TEXT]
 #: Makes an `int` one that a client sends as a JSON number without a fraction. Put it after
 #: the field's constraints (ge, le), or pydantic leaves them out of the JSON Schema.
 JSON_INTEGER = BeforeValidator(_integer_only)

@@ -24,17 +24,17 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 def chrome(request: HttpRequest) -> dict[str, Any]:
-    """Context for the header of a signed-in page: the open-task count and unread badge.
+    """Context for the header of a signed-in page: the task counts and unread badge.
 
     The same numbers are pushed over the WebSocket when they change (realtime.rendering).
     """
     if not request.user.is_authenticated:
         return {}
     from notifications.selectors import unread_count
-    from tasks.selectors import open_task_count
+    from tasks.selectors import nav_counts
 
     user = request.user
     return {
-        "open_count": open_task_count(user=user),
+        **nav_counts(user=user),
         "unread_count": unread_count(user=user),
     }

@@ -161,7 +161,11 @@
   function applyLiveView(box) {
     var list = document.getElementById("task-rows");
     if (!list || box.getAttribute("data-live-view") !== currentView()) return; // another view now
-    if (box.hasAttribute("data-refresh")) { reloadList(); return; }
+    // A view grouped by day (Upcoming) places rows in its day lists: it reloads instead.
+    if (box.hasAttribute("data-refresh") || document.querySelector("#task-results ul[data-day]")) {
+      reloadList();
+      return;
+    }
     var parts = box.querySelector("template").content;
     var focus = rowFocus(list);
     var order = (box.getAttribute("data-order") || "").split(",").filter(Boolean).map(function (id) {

@@ -176,6 +176,38 @@ class TestSettings:
         user.refresh_from_db()
         assert (user.email, user.email_reminders) == ("alice@example.com", False)
 
+    def test_shows_and_updates_the_morning_hour(self, client, user):
+        body = client.get(self.url).content.decode()
+        assert '<option value="9" selected>09:00</option>' in body
+        data = {"email": "", "timezone": "Europe/Berlin", "date_order": "DMY"}
+        assert client.post(self.url, {**data, "morning_hour": "7"}).status_code == 302
+        user.refresh_from_db()
+        assert user.morning_hour == 7
+        assert client.post(self.url, data).status_code == 302  # left out: kept
+        user.refresh_from_db()
+        assert user.morning_hour == 7
+
+    def test_rejects_a_morning_hour_out_of_range(self, client, user):
+        data = {"email": "", "timezone": "Europe/Berlin", "date_order": "DMY"}
+        assert client.post(self.url, {**data, "morning_hour": "24"}).status_code == 422
+        user.refresh_from_db()
+        assert user.morning_hour == 9
+
+    def test_a_new_morning_hour_moves_all_day_reminders(self, client, user):
+        from datetime import date, datetime
+        from zoneinfo import ZoneInfo
+
+        from tasks import services
+
+        task = services.task_create(
+            user=user,
+            data={"title": "Rent", "due_date": date(2030, 3, 4), "reminder_offset_minutes": 0},
+        )
+        data = {"email": "", "timezone": "Europe/Berlin", "date_order": "DMY"}
+        client.post(self.url, {**data, "morning_hour": "6"})
+        task.refresh_from_db()
+        assert task.reminder_at == datetime(2030, 3, 4, 6, tzinfo=ZoneInfo("Europe/Berlin"))
+
     def test_rejects_unknown_timezone(self, client, user):
         response = client.post(self.url, {"email": "a@b.c", "timezone": "Mars/Olympus"})
         assert response.status_code == 422

@@ -84,3 +84,19 @@ def test_same_reminder_twice_is_one_notification(user):
 
 def test_requires_a_token(anon_api):
     assert anon_api.get("/api/notifications").status_code == 401
+
+
+def test_snooze_marks_read_and_moves_the_reminder(api, user):
+    (notification,) = notify(user)
+    response = api.post(f"/api/notifications/{notification.pk}/snooze", {"snooze": "1h"})
+    assert response.status_code == 200, response.content
+    assert response.json()["read_at"] is not None
+    reminder_at = notification.task.__class__.objects.get(pk=notification.task_id).reminder_at
+    assert timedelta(minutes=59) < reminder_at - timezone.now() <= timedelta(hours=1)
+
+
+def test_snooze_names_a_bad_choice(api, user):
+    (notification,) = notify(user)
+    response = api.post(f"/api/notifications/{notification.pk}/snooze", {"snooze": "never"})
+    assert response.status_code == 422
+    assert "snooze" in [error["loc"][-1] for error in response.json()["detail"]]

@@ -78,3 +78,29 @@ def test_nothing_new_writes_nothing(user):
     assert notifications_create_for_reminders([reminder]) == []
     assert not OutboxMessage.objects.exists()
     assert notifications_create_for_reminders([]) == []
+
+
+def test_snooze_moves_the_tasks_reminder_and_marks_the_notification_read(user):
+    from datetime import UTC, datetime
+
+    from django.core.exceptions import ValidationError
+
+    from notifications.services import notification_snooze
+
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    task = services.task_create(user=user, data={"title": "Call mum", "reminder_at": now})
+    (notification,) = notifications_create_for_reminders(
+        [
+            DueReminder(
+                user_id=user.pk, task_id=task.pk, message="Call mum", reminder_at=now, due_date=None
+            )
+        ]
+    )
+    notification, snoozed = notification_snooze(notification=notification, choice="1h", now=now)
+    assert notification.read_at is not None
+    assert snoozed.reminder_at == datetime(2026, 12, 1, 11, tzinfo=UTC)
+    services.task_delete(task=snoozed)
+    notification.refresh_from_db()
+    with pytest.raises(ValidationError) as raised:
+        notification_snooze(notification=notification, choice="1h", now=now)
+    assert "snooze" in raised.value.message_dict

@@ -121,3 +121,56 @@ class TestMarkRead:
         client.force_login(user)
         url = reverse("notifications:mark_read", args=[notification.pk])
         assert client.post(url).status_code == 403
+
+
+class TestSnooze:
+    def url(self, notification):
+        return reverse("notifications:snooze", args=[notification.pk])
+
+    def test_the_inbox_offers_snooze_and_posts_without_javascript(self, client, user):
+        notification = remind(user)
+        body = client.get(reverse("notifications:inbox")).content.decode()
+        assert f'action="{self.url(notification)}"' in body
+        assert 'name="snooze" value="tomorrow"' in body
+        response = client.post(
+            self.url(notification),
+            {"snooze": "10m"},
+            headers={"Referer": "http://testserver/notifications/"},
+        )
+        assert response.status_code == 302
+        assert response["Location"] == "http://testserver/notifications/"
+        notification.refresh_from_db()
+        assert notification.read_at is not None
+        task = notification.task
+        assert timedelta(minutes=9) < task.reminder_at - timezone.now() <= timedelta(minutes=10)
+
+    def test_htmx_from_the_inbox_swaps_the_item_and_shows_a_toast(self, client, user):
+        notification = remind(user, "Water plants")
+        response = client.post(self.url(notification), {"snooze": "1h"}, headers=HTMX)
+        body = response.content.decode()
+        assert f'<li id="notification-{notification.pk}" class="notification">' in body  # read
+        assert "Snoozed “Water plants” until" in body
+        assert 'id="unread-badge"' in body and "hx-swap-oob" in body
+
+    def test_htmx_from_the_toast_replaces_the_toast(self, client, user):
+        notification = remind(user, "Water plants")
+        response = client.post(
+            self.url(notification), {"snooze": "tomorrow", "from": "toast"}, headers=HTMX
+        )
+        body = response.content.decode()
+        assert body.lstrip().startswith('<div class="toast toast-success"')
+        assert f'id="notification-{notification.pk}"' not in body
+        assert "until Tomorrow 09:00" in body
+
+    def test_a_bad_choice_is_an_error_toast_not_a_500(self, client, user):
+        notification = remind(user)
+        response = client.post(self.url(notification), {"snooze": "forever"}, headers=HTMX)
+        assert response.status_code == 422
+        assert response["HX-Reswap"] == "none"
+        assert "toast-error" in response.content.decode()
+        notification.refresh_from_db()
+        assert notification.read_at is None
+
+    def test_another_users_notification_is_404(self, client, other_user):
+        notification = remind(other_user)
+        assert client.post(self.url(notification), {"snooze": "10m"}).status_code == 404

@@ -100,3 +100,12 @@ def test_delete_is_204(api):
 
 def test_anonymous_is_401(anon_api):
     assert anon_api.get("/api/webhooks").status_code == 401
+
+
+def test_more_endpoints_than_the_limit_is_a_409_and_creates_nothing(api):
+    for _ in range(webhooks.MAX_ENDPOINTS_PER_USER):
+        assert create(api).status_code == 201
+    response = create(api)
+    assert response.status_code == 409
+    assert "endpoints already" in response.json()["detail"]
+    assert WebhookEndpoint.objects.count() == webhooks.MAX_ENDPOINTS_PER_USER

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from realtime import handlers
 from realtime.rendering import render_event
-from tasks import services
+from tasks import days, services
 from tasks.live import ListView, render_view_update, view_update
 from tasks.presenters import TaskRow
 from todo_project.eventbus.envelope import TASK_UPDATES, build_event, parse_envelope
@@ -35,12 +35,16 @@ def test_handler_is_registered_for_task_updates_without_dedup():
     }
 
 
-def test_every_tab_gets_the_header_count_of_a_task_change_and_no_row(user):
+def test_every_tab_gets_the_header_counts_of_a_task_change_and_no_row(user):
     services.task_create(user=user, data={"title": "Mine"})
     html = render_event(last_update_event())
     assert html == (
         '<span id="open-count" class="count" hx-swap-oob="true">1'
         '<span class="visually-hidden"> open</span></span>'
+        '<span id="today-count" class="count" hx-swap-oob="true">0'
+        '<span class="visually-hidden"> due</span></span>'
+        '<span id="upcoming-count" class="count" hx-swap-oob="true">0'
+        '<span class="visually-hidden"> in 7 days</span></span>'
     )
 
 
@@ -177,3 +181,38 @@ def test_reading_notifications_updates_the_badge_in_other_tabs(user):
     notification_mark_read(notification=notes[0])  # already read: nothing to announce
     assert notification_mark_all_read(user=user) == 0
     assert OutboxMessage.objects.count() == before
+
+
+def test_a_push_carries_the_today_and_upcoming_counts_of_the_users_days(user):
+    from datetime import timedelta
+
+    today = days.local_day(timezone.now(), user.timezone)
+    services.task_create(user=user, data={"title": "Rent", "due_date": today})
+    services.task_create(user=user, data={"title": "Later", "due_date": today + timedelta(days=3)})
+    html = render_event(last_update_event())
+    assert 'id="today-count" class="count" hx-swap-oob="true">1<' in html
+    assert 'id="upcoming-count" class="count" hx-swap-oob="true">2<' in html
+    assert 'id="open-count" class="count" hx-swap-oob="true">2<' in html
+
+
+def test_a_reminder_toast_offers_snooze_and_stays(user):
+    from notifications.services import DueReminder, notifications_create_for_reminders
+
+    task = services.task_create(user=user, data={"title": "Call mum"})
+    (notification,) = notifications_create_for_reminders(
+        [
+            DueReminder(
+                user_id=user.pk,
+                task_id=task.pk,
+                message="Call mum",
+                reminder_at=timezone.now(),
+                due_date=None,
+            )
+        ]
+    )
+    html = render_event(last_update_event())
+    toast = html.split('hx-swap-oob="beforeend:#toasts">')[1]
+    assert "data-sticky" in toast
+    assert f'action="/notifications/{notification.pk}/snooze/"' in toast
+    assert 'name="from" value="toast"' in toast
+    assert 'hx-target="closest .toast"' in toast

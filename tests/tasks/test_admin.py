@@ -112,6 +112,13 @@ class TestAdd:
             1,
         )
 
+    def test_an_all_day_task_is_added_through_the_service(self, admin_client, user):
+        data = form(title="Rent", due_date=DUE)
+        data.update(user=str(user.pk), all_day="on")
+        assert admin_client.post(add_url(), data).status_code == 302
+        task = Task.objects.get()
+        assert (task.all_day, task.due_day) == (True, DUE.date())
+
     def test_a_task_added_as_done_is_created_then_completed(self, admin_client, user):
         data = form(title="Already done", completed=True)
         data["user"] = str(user.pk)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tasks import services
+from tasks import days, services
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -360,6 +360,7 @@ def test_me(api, user):
         "username": "alice",
         "email": "alice@example.com",
         "timezone": "Europe/Berlin",
+        "morning_hour": 9,
     }
 
 
@@ -765,3 +766,101 @@ class TestTags:
         from tasks.schemas import TagColourName
 
         assert list(get_args(TagColourName)) == list(TagColour.values)
+
+
+class TestAllDay:
+    def test_a_date_without_a_time_creates_an_all_day_task(self, api):
+        response = api.post("/api/todos", {"title": "Pay rent", "due_date": "2026-12-01"})
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["all_day"], body["due_day"]) == (True, "2026-12-01")
+        assert datetime.fromisoformat(body["due_date"]) == datetime(
+            2026, 12, 1, 22, 59, 59, 999999, tzinfo=UTC
+        )
+
+    def test_patch_all_day_keeps_the_date_and_a_date_time_makes_it_timed(self, api):
+        created = api.post(
+            "/api/todos", {"title": "t", "due_date": "2026-12-01T15:00:00+01:00"}
+        ).json()
+        body = api.patch(f"/api/todos/{created['id']}", {"all_day": True}).json()
+        assert (body["all_day"], body["due_day"]) == (True, "2026-12-01")
+        body = api.patch(f"/api/todos/{created['id']}", {"due_date": "2026-12-02T10:00:00Z"}).json()
+        assert (body["all_day"], body["due_day"]) == (False, None)
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"title": "t", "all_day": True}, "all_day"),
+            ({"title": "t", "due_date": "2026-12-01", "all_day": False}, "due_date"),
+            ({"title": "t", "due_date": "2026-12-01T00:00"}, "due_date"),  # naive, no date
+            ({"title": "t", "due_date": "2026-13-01"}, "due_date"),
+            ({"title": "t", "due_date": "2026-12-01", "all_day": "sometimes"}, "all_day"),
+        ],
+    )
+    def test_bad_combinations_are_422_naming_the_field(self, api, payload, field):
+        response = api.post("/api/todos", payload)
+        assert response.status_code == 422, response.content
+        assert field in [error["loc"][1] for error in response.json()["detail"]]
+        assert Task.objects.count() == 0
+
+    def test_patch_null_all_day_is_refused(self, api):
+        created = api.post("/api/todos", {"title": "t", "due_date": "2026-12-01"}).json()
+        response = api.patch(f"/api/todos/{created['id']}", {"all_day": None})
+        assert response.status_code == 422
+
+    def test_the_openapi_schema_documents_all_day(self, api):
+        schema = api.get("/api/openapi.json").json()
+        components = schema["components"]["schemas"]
+        assert "all_day" in components["TaskOut"]["required"]
+        assert "all_day" in components["TaskWrite"]["properties"]
+        assert "all_day" in components["TaskPatch"]["properties"]
+        due = json.dumps(components["TaskWrite"]["properties"]["due_date"])
+        assert '"format": "date"' in due and '"format": "date-time"' in due
+
+
+class TestPlanningViews:
+    def test_view_today_and_upcoming_use_the_users_days(self, api, user):
+        today = days.local_day(timezone.now(), user.timezone)
+        make(user, "late", due_date=timezone.now() - timedelta(days=1))
+        make(user, "rent", due_date=today)
+        make(user, "dentist", due_date=today + timedelta(days=3))
+        make(user, "far", due_date=today + timedelta(days=9))
+        assert ids(api.get("/api/todos?view=today")) == ["late", "rent"]
+        assert ids(api.get("/api/todos?view=upcoming")) == ["rent", "dentist"]
+
+    def test_an_unknown_view_is_422(self, api):
+        response = api.get("/api/todos?view=someday")
+        assert response.status_code == 422
+
+
+class TestSnooze:
+    def test_snooze_by_choice_or_until(self, api, user):
+        task = make(user, reminder_at=timezone.now() - timedelta(minutes=1))
+        body = api.post(f"/api/todos/{task.pk}/snooze", {"snooze": "10m"}).json()
+        moved = datetime.fromisoformat(body["reminder_at"])
+        assert timedelta(minutes=9) < moved - timezone.now() <= timedelta(minutes=10)
+        until = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+        response = api.post(f"/api/todos/{task.pk}/snooze", {"until": until.isoformat()})
+        assert response.status_code == 200
+        assert datetime.fromisoformat(response.json()["reminder_at"]) == until
+        assert response["ETag"] == '"3"'
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({}, "snooze"),
+            ({"snooze": "10m", "until": "2030-01-01T00:00Z"}, "snooze"),
+            ({"snooze": "forever"}, "snooze"),
+            ({"until": "2000-01-01T00:00Z"}, "reminder_at"),
+            ({"until": "2030-01-01T00:00"}, "until"),
+        ],
+    )
+    def test_bad_snoozes_are_422_naming_the_field(self, api, user, payload, field):
+        task = make(user, reminder_at=timezone.now())
+        response = api.post(f"/api/todos/{task.pk}/snooze", payload)
+        assert response.status_code == 422, response.content
+        assert field in [error["loc"][-1] for error in response.json()["detail"]]
+
+    def test_another_users_task_is_404(self, api, other_user):
+        task = make(other_user, reminder_at=timezone.now())
+        assert api.post(f"/api/todos/{task.pk}/snooze", {"snooze": "1h"}).status_code == 404

@@ -229,6 +229,8 @@ def stored_task(**fields):
         "priority_name": "high",
         "tag_names": ["work", "daily"],
         "due_date": datetime(2030, 3, 4, 9, 30, tzinfo=UTC),
+        "all_day": False,
+        "due_day": None,
         "recurrence": "",
         "reminder_offset_minutes": None,
         "reminder_at": None,
@@ -362,6 +364,7 @@ class TestQuickAddForm:
             "title": "Taxes",
             "priority": "high",
             "due_date": datetime(2027, 3, 4, 10, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York")),
+            "all_day": False,
         }
 
     def test_a_wall_time_that_happens_twice_offers_both(self):
@@ -380,3 +383,69 @@ class TestQuickAddForm:
         # Compared in UTC: an instant in the fold is never == one in another zone (PEP 495).
         due = answered.service_data()["due_date"]
         assert due.astimezone(UTC) == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+
+
+class TestDueField:
+    def form(self, **data):
+        form = TaskForm({"title": "t", "priority": "medium", **data})
+        assert form.is_valid() or data.get("expect_errors"), form.errors
+        return form
+
+    def test_a_date_without_a_time_is_all_day(self):
+        form = self.form(due_date="2030-03-04", due_date_time="")
+        data = form.service_data(for_update=False)
+        assert (data["due_date"], data["all_day"]) == (date(2030, 3, 4), True)
+
+    def test_a_date_and_a_time_are_read_in_the_users_zone(self):
+        with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+            form = self.form(due_date="2030-03-04", due_date_time="09:30")
+        data = form.service_data(for_update=False)
+        assert data["due_date"] == datetime(2030, 3, 4, 8, 30, tzinfo=UTC)
+        assert data["all_day"] is False
+
+    def test_a_time_without_a_date_is_an_error_on_the_due_field(self):
+        form = TaskForm({"title": "t", "priority": "medium", "due_date_time": "09:30"})
+        assert form.errors["due_date"] == ["Choose a date for this time."]
+
+    def test_a_time_that_does_not_exist_is_an_error(self):
+        with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+            form = TaskForm(
+                {
+                    "title": "t",
+                    "priority": "medium",
+                    "due_date": "2030-03-31",
+                    "due_date_time": "02:30",
+                }
+            )
+            assert "due_date" in form.errors
+
+    def test_an_all_day_task_shows_its_date_and_no_time(self):
+        task = stored_task(all_day=True, due_day=date(2030, 3, 4))
+        form = TaskForm(initial=TaskForm.initial_for(task))
+        html = str(form["due_date"])
+        assert 'name="due_date" value="2030-03-04"' in html
+        assert 'name="due_date_time" id' in html  # empty
+
+    def test_weekly_defaults_to_the_weekday_of_an_all_day_date(self):
+        form = RecurrenceForm({"due_date": "2030-03-06", "recurrence_preset": "weekly"})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["recurrence"] == "FREQ=WEEKLY;BYDAY=WE"
+
+
+def test_quick_add_without_a_time_is_all_day():
+    user = SimpleNamespace(timezone="Europe/Berlin", date_order="DMY")
+    form = QuickAddForm(
+        {"title": "buy milk tomorrow"}, user=user, now=datetime(2030, 3, 4, 10, tzinfo=UTC)
+    )
+    assert form.is_valid(), form.errors
+    data = form.service_data()
+    assert data["title"] == "buy milk"
+    assert data["all_day"] is True
+    assert data["due_date"].astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).date() == date(
+        2030, 3, 5
+    )
+    timed = QuickAddForm(
+        {"title": "call mom tomorrow 5pm"}, user=user, now=datetime(2030, 3, 4, 10, tzinfo=UTC)
+    )
+    assert timed.is_valid()
+    assert timed.service_data()["all_day"] is False

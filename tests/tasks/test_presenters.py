@@ -3,7 +3,7 @@ preview and the history, built from tasks, event snapshots and the parsed parame
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,9 @@ from tasks.presenters import (
     TaskRow,
     canonical_query,
     change_text,
+    day_heading,
     filter_errors,
+    group_by_day,
     list_context,
     recurrence_preview,
     tag_options,
@@ -96,6 +98,17 @@ class TestTaskRow:
         task = services.task_create(user=user, data={"title": "Bare", "description": " \n "})
         assert not TaskRow.from_snapshot(last_event().payload).has_description
         assert not TaskRow.from_task(task).has_description
+
+    def test_an_all_day_push_shows_what_the_page_shows_without_a_time(self, user):
+        day = timezone.localtime(timezone.now(), BERLIN).date() + timedelta(days=2)
+        task = services.task_create(user=user, data={"title": "Rent", "due_date": day})
+        pushed = TaskRow.from_snapshot(last_event().payload)
+        page = TaskRow.from_task(selectors.task_get(user=user, task_id=task.pk), now=pushed.now)
+        assert pushed == page
+        assert (page.all_day, page.due_day, page.shown_day) == (True, day, day)
+        with timezone.override(BERLIN):
+            assert ":" not in page.due_label
+            assert page.due_label == f"{day:%a} {day.day} {day:%b}"
 
     def test_a_completed_task_shows_no_reminder(self, user):
         task = services.task_create(
@@ -408,3 +421,58 @@ class TestHistory:
     def test_change_text_in_the_users_zone(self, name, value, text):
         with timezone.override(BERLIN):
             assert change_text(name, value) == text
+
+    @pytest.mark.django_db
+    def test_the_history_of_an_all_day_task_shows_its_date(self, user):
+        from tasks.handlers import activity_entry
+
+        task = services.task_create(user=user, data={"title": "Rent", "due_date": date(2030, 3, 4)})
+        services.task_update(task=task, data={"due_date": date(2030, 3, 5)})
+        entry = activity_entry(last_event(TASK_EVENTS))
+        with timezone.override(BERLIN):
+            line = HistoryLine.from_entry(entry)
+        assert line.changes == [("Due", "2030-03-05"), ("All day", "yes")]
+
+
+class TestUpcomingGroups:
+    def row(self, task_id, due_date, due_day=None):
+        return TaskRow(
+            id=task_id,
+            title=f"t{task_id}",
+            priority="medium",
+            tags=[],
+            due_date=due_date,
+            reminder_at=None,
+            recurrence="",
+            completed=False,
+            version=1,
+            due_day=due_day,
+        )
+
+    def test_headings_are_today_tomorrow_then_weekday_names(self):
+        today = date(2030, 3, 4)  # a Monday
+        labels = [day_heading(today + timedelta(days=n), today) for n in range(4)]
+        assert labels == ["Today", "Tomorrow", "Wednesday", "Thursday"]
+
+    def test_rows_group_under_their_day_across_the_october_change(self):
+        today = date(2026, 10, 22)  # Thursday; Berlin leaves summer time on Sunday the 25th
+        rows = [
+            self.row(1, datetime(2026, 10, 25, 0, 30, tzinfo=BERLIN)),  # CEST
+            self.row(2, datetime(2026, 10, 25, 23, 30, tzinfo=BERLIN)),  # CET, same day
+            self.row(3, datetime(2026, 10, 26, 0, 30, tzinfo=BERLIN)),
+            self.row(4, datetime(2026, 10, 25, 22, 59, tzinfo=UTC), due_day=date(2026, 10, 25)),
+        ]
+        with timezone.override(BERLIN):
+            groups = group_by_day(rows, today=today, days=7, include_empty=True)
+        assert [group.day for group in groups] == [today + timedelta(days=n) for n in range(7)]
+        by_day = {group.day: [row.id for row in group.rows] for group in groups}
+        assert by_day[date(2026, 10, 25)] == [1, 2, 4]
+        assert by_day[date(2026, 10, 26)] == [3]
+        assert [group.label for group in groups][:4] == ["Today", "Tomorrow", "Saturday", "Sunday"]
+
+    def test_without_empty_days_only_days_with_rows_are_headed(self):
+        today = date(2030, 3, 4)
+        row = self.row(1, datetime(2030, 3, 6, 9, tzinfo=BERLIN))
+        with timezone.override(BERLIN):
+            groups = group_by_day([row], today=today, days=7, include_empty=False)
+        assert [(group.label, group.date_text) for group in groups] == [("Wednesday", "6 Mar")]

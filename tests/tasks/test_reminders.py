@@ -113,6 +113,33 @@ class TestFireReminder:
         assert mail.outbox == []
 
 
+class TestSnoozedReminder:
+    """A snoozed reminder fires once at its new time and never at the old one."""
+
+    def test_a_fired_reminder_snoozed_fires_again_once_at_the_new_time(self, user):
+        at = timezone.now() - timedelta(seconds=1)
+        task = with_reminder(user, at)
+        assert reminders.fire_due_reminders() == 1
+        until = at + timedelta(hours=1)
+        services.task_snooze_reminder(task=task, until=until)
+        assert reminders.next_reminder_at() == until
+        assert reminders.fire_due_reminders(now=until - timedelta(seconds=1)) == 0
+        assert reminders.fire_due_reminders(now=until) == 1
+        assert reminders.fire_due_reminders(now=until + timedelta(hours=1)) == 0
+        fired = sorted(ReminderFiring.objects.values_list("reminder_at", flat=True))
+        assert fired == [at, until]
+
+    def test_snoozed_before_it_fired_it_does_not_fire_at_the_old_time(self, user):
+        at = timezone.now() + timedelta(minutes=5)
+        task = with_reminder(user, at)
+        until = at + timedelta(minutes=10)
+        services.task_snooze_reminder(task=task, until=until)
+        assert reminders.fire_due_reminders(now=at + timedelta(minutes=1)) == 0
+        assert reminders.fire_due_reminders(now=until) == 1
+        drain(LocalBus())
+        assert list(Notification.objects.values_list("reminder_at", flat=True)) == [until]
+
+
 class TestEmbeddedScheduler:
     def test_scheduler_thread_fires_a_reminder_when_it_comes_due(self, user):
         scheduler = reminders.ReminderScheduler(max_sleep=0.2)
@@ -198,6 +225,27 @@ class TestDaprJobs:
         services.task_complete(task=task)
         self.deliver_task_events()
         assert jobs.deleted == [f"reminder-task-{task.pk}"]
+
+    def test_a_snooze_replaces_the_job_and_the_old_trigger_is_stale(self, user, jobs):
+        at = timezone.now() - timedelta(seconds=1)
+        task = with_reminder(user, at)
+        self.deliver_task_events()
+        (_, _, old_data) = jobs.scheduled[-1]
+        until = (timezone.now() + timedelta(minutes=10)).replace(microsecond=0)
+        services.task_snooze_reminder(task=task, until=until)
+        self.deliver_task_events()
+        (name, due_time, data) = jobs.scheduled[-1]
+        assert (name, due_time) == (f"reminder-task-{task.pk}", until)
+        assert datetime.fromisoformat(data["reminder_at"]) == until
+        # The old time's trigger (a redelivery, or one already in flight) does nothing.
+        assert reminders.handle_job_trigger(name, json.dumps(old_data).encode()) == (
+            200,
+            "stale reminder",
+        )
+        fire_at = until + timedelta(seconds=1)
+        body = json.dumps(data).encode()
+        assert reminders.handle_job_trigger(name, body, now=fire_at) == (200, "fired")
+        assert reminders.handle_job_trigger(name, body, now=fire_at) == (200, "already fired")
 
     def test_clearing_or_deleting_deletes_the_job(self, user, jobs):
         task = with_reminder(user, datetime(2026, 12, 4, 9, tzinfo=UTC))

@@ -602,7 +602,8 @@ class TestEdit:
         )
         response = client.get(reverse("tasks:edit", args=[task.pk]))
         body = response.content.decode()
-        assert 'value="2030-03-04T09:30"' in body
+        assert 'name="due_date" value="2030-03-04"' in body
+        assert 'name="due_date_time" value="09:30"' in body
         assert '<option value="weekdays" selected>' in body
         assert 'value="before"' in body and "checked" in body
         assert 'value="15"' in body
@@ -791,3 +792,84 @@ class TestHistory:
         body = client.get(reverse("tasks:history", args=[task.pk])).content.decode()
         assert body.index("Completed") < body.index("Changed") < body.index("Created")
         assert "urgent" in body and "Final" in body
+
+
+class TestAllDay:
+    def test_the_form_saves_a_date_without_a_time_as_all_day(self, client, user):
+        response = client.post(
+            reverse("tasks:create"),
+            form_data(title="Pay rent", due_date="2030-03-04", due_date_time=""),
+        )
+        assert response.status_code == 302, response.content
+        task = Task.objects.get(title="Pay rent")
+        assert (task.all_day, task.due_day) == (True, datetime(2030, 3, 4).date())
+
+    def test_the_row_shows_the_day_without_a_time(self, client, user):
+        tomorrow = timezone.localtime(timezone.now(), BERLIN).date() + timedelta(days=1)
+        make(user, "Pay rent", due_date=tomorrow)
+        body = client.get(reverse("tasks:list")).content.decode()
+        assert f'<time datetime="{tomorrow:%Y-%m-%d}">Tomorrow</time>' in body
+        assert "all day" in body
+
+    def test_quick_add_without_a_time_adds_an_all_day_task(self, client, user):
+        client.post(reverse("tasks:quick_add"), {"title": "buy milk tomorrow"})
+        task = Task.objects.get(title="buy milk")
+        tomorrow = timezone.localtime(timezone.now(), BERLIN).date() + timedelta(days=1)
+        assert (task.all_day, task.due_day) == (True, tomorrow)
+
+    def test_the_preview_of_an_all_day_series_shows_dates_only(self, client):
+        body = client.get(
+            reverse("tasks:recurrence_preview"),
+            {"due_date": "2030-03-04", "recurrence_preset": "daily"},
+        ).content.decode()
+        assert "Mon 4 Mar 2030<" in body and "23:59" not in body
+
+
+class TestPlanningViews:
+    def local_today(self):
+        return timezone.localtime(timezone.now(), BERLIN).date()
+
+    def test_today_lists_overdue_and_due_today_with_its_title(self, client, user):
+        make(user, "Late", due_date=timezone.now() - timedelta(days=2))
+        make(user, "Rent", due_date=self.local_today())
+        make(user, "Later", due_date=self.local_today() + timedelta(days=2))
+        response = client.get(reverse("tasks:list"), {"view": "today"})
+        body = response.content.decode()
+        assert "<h1>Today</h1>" in body and "<title>Today · Todo</title>" in body
+        assert "Late" in body and "Rent" in body and "Later" not in body
+        assert (
+            'aria-current="page"><svg class="icon" aria-hidden="true"><use href="#i-today"/>'
+            in body
+        )
+        assert 'id="today-count" class="count">2<' in body
+        assert 'id="upcoming-count" class="count">2<' in body
+        assert 'name="view" value="today"' in body  # the filter bar keeps the view
+
+    def test_upcoming_shows_seven_day_headings_with_their_tasks(self, client, user):
+        today = self.local_today()
+        make(user, "Dentist", due_date=today + timedelta(days=2))
+        body = client.get(reverse("tasks:list"), {"view": "upcoming"}).content.decode()
+        assert body.count('class="day-heading"') == 7
+        assert f'id="day-{today:%Y-%m-%d}" class="day-heading">Today' in body
+        tomorrow = today + timedelta(days=1)
+        assert f'id="day-{tomorrow:%Y-%m-%d}" class="day-heading">Tomorrow' in body
+        later = today + timedelta(days=2)
+        section = body.split(f'id="day-{later:%Y-%m-%d}"')[1].split("</section>")[0]
+        assert "Dentist" in section
+        assert 'data-view="view=upcoming"' in body  # pushes follow the view (tasks.live)
+
+    def test_an_empty_view_says_so(self, client, user):
+        body = client.get(reverse("tasks:list"), {"view": "today"}).content.decode()
+        assert "Nothing is due today or overdue." in body
+
+    def test_completing_from_a_view_updates_the_view_counts(self, client, user):
+        task = make(user, "Rent", due_date=self.local_today())
+        response = client.post(reverse("tasks:complete", args=[task.pk]), headers=HTMX)
+        body = response.content.decode()
+        assert 'id="today-count" class="count" hx-swap-oob="true">0<' in body
+        assert 'id="upcoming-count" class="count" hx-swap-oob="true">0<' in body
+
+    def test_an_unknown_view_is_a_filter_error_not_a_500(self, client, user):
+        response = client.get(reverse("tasks:list"), {"view": "someday"})
+        assert response.status_code == 200
+        assert "View:" in response.content.decode()

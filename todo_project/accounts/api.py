@@ -54,6 +54,9 @@ class MeOut(Schema):
     username: str
     email: str
     timezone: str
+    morning_hour: int = Field(
+        ..., description="Hour (0-23) a reminder before an all-day task counts from."
+    )
 
 
 def _token_out(pair: tokens.TokenPair) -> TokenOut:

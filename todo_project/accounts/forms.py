@@ -55,16 +55,29 @@ class SignupForm(UserCreationForm):
 class AccountSettingsForm(forms.ModelForm):
     email = forms.EmailField(required=False, help_text="Where reminders by e-mail go.")
     timezone = TimezoneField()
+    morning_hour = forms.TypedChoiceField(
+        label="Morning",
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        coerce=int,
+        required=False,
+        help_text="A reminder before an all-day task counts from this hour on its day; "
+        "snoozing until tomorrow morning wakes you then.",
+    )
 
     class Meta:
         model = User
-        fields = ("email", "email_reminders", "timezone", "date_order")
+        fields = ("email", "email_reminders", "timezone", "date_order", "morning_hour")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("email_reminders") and not data.get("email"):
             self.add_error("email", "Reminders by e-mail need an e-mail address.")
         return data
+
+    def clean_morning_hour(self) -> int:
+        """Left out (a client that does not know it), the hour stays as it was."""
+        value = self.cleaned_data.get("morning_hour")
+        return self.instance.morning_hour if value in (None, "") else int(value)
 
 
 class LoginForm(AuthenticationForm):

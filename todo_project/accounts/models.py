@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.dispatch import Signal
@@ -63,6 +64,12 @@ class User(AbstractUser):
         default=False,
         help_text="Each reminder is also mailed to your e-mail address.",
     )
+    morning_hour = models.PositiveSmallIntegerField(
+        default=9,
+        validators=[MaxValueValidator(23)],
+        help_text="Hour (0-23, in your time zone) that a reminder before an all-day task "
+        "counts from, and when 'tomorrow morning' is.",
+    )
     auth_epoch = models.PositiveIntegerField(
         default=0,
         editable=False,
@@ -75,6 +82,9 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_username_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(morning_hour__lte=23), name="user_morning_hour_0_23"
+            ),
         ]
 
     def clean(self) -> None:

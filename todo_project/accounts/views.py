@@ -64,7 +64,11 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = AccountSettingsForm(data, instance=request.user)
     if form.is_bound and form.is_valid():
-        form.save()
+        user = form.save()
+        if {"morning_hour", "timezone"} & set(form.changed_data):
+            from tasks.services import task_reminders_follow_morning
+
+            task_reminders_follow_morning(user=user)
         messages.success(request, "Settings saved.")
         return redirect("account_settings")
     status = 422 if form.is_bound and form.errors else 200
