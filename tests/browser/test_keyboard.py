@@ -52,15 +52,17 @@ def test_the_list_with_the_keyboard_alone(browser, server):
     expect(session.row("Call Jo x/ejk")).to_have_count(1)
     page.evaluate("document.activeElement.blur()")
 
-    # j/k and the arrows move between tasks (newest first: the quick-added one on top).
+    # j/k and the arrows move between tasks, in the list's order (undated ones by id: the
+    # quick-added task comes in where the view has it, last).
     keyboard.press("j")
-    assert focused_row_title(page) == "Call Jo x/ejk"
-    keyboard.press("j")
-    keyboard.press("j")
-    assert focused_row_title(page) == "Second"
-    keyboard.press("k")
     assert focused_row_title(page) == "First"
+    keyboard.press("j")
+    keyboard.press("j")
+    assert focused_row_title(page) == "Third"
+    keyboard.press("k")
+    assert focused_row_title(page) == "Second"
     keyboard.press("ArrowDown")
+    keyboard.press("ArrowUp")
     assert focused_row_title(page) == "Second"
 
     # x completes the focused task, the focus stays in its row, z undoes it.
