@@ -474,6 +474,8 @@ class TestContract:
             "Give either reminder_at or reminder_offset_minutes, not both.",
             "A reminder before the due date needs a due date.",
             "A recurring task needs a due date.",
+            "An all-day task needs a due date.",
+            "A due date without a time is all-day: not with all_day false.",
         }
         validator = jsonschema.Draft202012Validator({"allOf": rules})
         due = "2027-01-31T09:30:00Z"
@@ -486,6 +488,8 @@ class TestContract:
             {"title": "x", "recurrence": "FREQ=DAILY"},
             {"title": "x", "reminder_offset_minutes": 5, "due_date": None},
             {"title": "x", "reminder_at": due, "reminder_offset_minutes": 5, "due_date": due},
+            {"title": "x", "all_day": True},
+            {"title": "x", "all_day": False, "due_date": "2027-01-31"},
         ):
             assert not validator.is_valid(body), body
             assert api.post("/api/todos", body).status_code == 422, body
