@@ -229,8 +229,14 @@ def browser_session(topology: Topology, username: str) -> dict[str, str]:
 class LiveSocket:
     """A WebSocket on /ws/ in a thread of its own, keeping every frame it receives."""
 
-    def __init__(self, topology: Topology, cookies: dict[str, str]) -> None:
+    def __init__(
+        self, topology: Topology, cookies: dict[str, str], view: str | None = None
+    ) -> None:
+        """`view`: the list query the socket says it shows, as a page does on connect (the
+        consumer then places task rows by it: tasks.live); None says nothing (header
+        counts only)."""
         self.url = topology.web_url.replace("http://", "ws://") + "/ws/"
+        self.view = view
         self.headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
         self.origin = topology.web_url
         self.frames: list[tuple[float, str]] = []
@@ -244,6 +250,8 @@ class LiveSocket:
         with connect(
             self.url, additional_headers=self.headers, origin=self.origin, open_timeout=20
         ) as socket:
+            if self.view is not None:
+                socket.send(json.dumps({"view": self.view, "rows": []}))
             self.opened.set()
             while not self.stopping.is_set():
                 with contextlib.suppress(TimeoutError):
