@@ -4,6 +4,7 @@ each showing another list, in Debian's Chromium against a real daphne."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,6 +134,12 @@ def test_marking_a_notification_read_updates_the_inbox_row_in_another_tab(browse
                 "reminder_at": iso(datetime.now(UTC) + timedelta(seconds=seconds)),
             },
         )
+    # Both reminders fired before the inbox pages load: a notification created between a
+    # page's render and its socket's opening would reach that tab only on reload.
+    deadline = datetime.now(UTC) + timedelta(seconds=20)
+    while server.api("carol", "GET", "/notifications")["count"] < 2:
+        assert datetime.now(UTC) < deadline, "the two reminders did not fire"
+        time.sleep(0.2)
     reader, watcher = (show(sign_in(browser, server, "carol"), "") for _ in range(2))
     for tab in (reader, watcher):
         tab.page.goto("/notifications/")
